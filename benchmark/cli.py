@@ -1,0 +1,218 @@
+"""Command line: ``python -m benchmark {run,list,train,report,track}``.
+
+Errors in the user's request print one line (``error: ...``) and exit with status 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .errors import BenchmarkError
+
+EPILOG_RUN = """examples:
+  python -m benchmark run --grid brightness,noise
+      the default job: embedded synth set, default grid, all shipped restorers, EasyOCR
+  python -m benchmark run --preset did --datasets iiit5k,svt,ic13_857 --data-root ../shared/data/str
+      the DiD protocol (b in {0.5, 0.4} x sigma in {0.05..0.40}) on real STR test sets
+  python -m benchmark run --grid noise --noise 0,0.1 --restorers identity --datasets iiit5k \\
+      --data-root ../shared/data/str --limit 500 --out runs/x
+
+Results land in --out: summary.csv (one row per dataset x cell x restorer x recognizer),
+samples.parquet (one row per sample), config.json, report.html. Rerunning the same command
+resumes: finished units are skipped.
+"""
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def default_restorers() -> list[str]:
+    """Every built-in restorer whose checkpoint ships with the package (plugins are opt-in)."""
+    from restorers.registry import default_names
+
+    return default_names()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from degradations import PRESETS
+
+    parser = argparse.ArgumentParser(prog="python -m benchmark",
+                                     description="Can a machine still read the text after low-light restoration?")
+    sub = parser.add_subparsers(dest="command", metavar="{run,list,train,report,track}")
+
+    run = sub.add_parser("run", help="degrade, restore, recognize and score; writes a run folder",
+                         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG_RUN)
+    g = run.add_argument_group("degradation grid")
+    g.add_argument("--grid", default="brightness,noise",
+                   help="axes to sweep: brightness,noise (Cartesian product), brightness (sigma=0) or noise (b=1)")
+    g.add_argument("--preset", default="default", choices=sorted(PRESETS),
+                   help="grid values: " + "; ".join(f"{k}: {v.description}" for k, v in PRESETS.items()))
+    g.add_argument("--brightness", help="comma-separated brightness values in (0, 1], overriding the preset")
+    g.add_argument("--noise", help="comma-separated Gaussian noise stds >= 0 (images in [0, 1]), overriding the preset")
+    g.add_argument("--model", default="did", choices=["did", "physical"],
+                   help="degradation model (default: did, the DiD authors' HSV model)")
+    d = run.add_argument_group("data")
+    d.add_argument("--datasets", default="synth",
+                   help="comma-separated: synth (embedded), iiit5k, svt, ic13_857, ic15, svtp, cute80, or folder paths")
+    d.add_argument("--data-root", help="folder holding the named sets (default: $BENCHMARK_DATA_ROOT)")
+    d.add_argument("--limit", type=int, help="first N usable samples per dataset (default: all; synth: 1000)")
+    d.add_argument("--protocol", default="alnum36", choices=["alnum36", "case-sensitive", "printable94"],
+                   help="label protocol applied to labels and predictions (default: alnum36)")
+    m = run.add_argument_group("methods")
+    m.add_argument("--restorers", help="comma-separated restorer names (default: every shipped built-in; "
+                                       "see `python -m benchmark list`)")
+    m.add_argument("--checkpoint-preset", default=None,
+                   help="checkpoint preset of learned restorers (default: the shipped one, compact)")
+    m.add_argument("--recognizers", default="easyocr", help="comma-separated: easyocr (default), ppocr")
+    o = run.add_argument_group("execution")
+    o.add_argument("--device", default="auto", help="auto (GPU if available), cpu, cuda or cuda:N")
+    o.add_argument("--out", help="run folder (default: runs/<date>-<time>); rerun with the same --out to resume")
+    o.add_argument("--seed", type=int, default=0, help="base seed of degradation noise and samplers (default 0)")
+    o.add_argument("--batch-size", type=int, default=32, help="images per restorer batch (default 32)")
+    o.add_argument("--no-kid", action="store_true", help="skip KID (Inception features cost ~0.2 s/image on CPU)")
+    o.add_argument("--no-perceptual", action="store_true", help="skip the ST-LPIPS perceptual distance")
+    o.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
+    o.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("list", help="restorers, datasets, recognizers, metrics, presets")
+
+    train = sub.add_parser("train", help="train a learned restorer and write its checkpoint")
+    train.add_argument("restorer", help="restorer to train (see `list`), e.g. sci")
+    train.add_argument("--preset", default="compact", help="compact (CPU, shipped) or paper (GPU sizes)")
+    train.add_argument("--data-root", help="folder with iiit5k_train, svt_train, ic15_train (default: $BENCHMARK_DATA_ROOT)")
+    train.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
+    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    train.add_argument("--out", help="checkpoint folder (default: training/<restorer>-<preset>)")
+    train.add_argument("--resume", action="store_true", help="continue from the last periodic checkpoint in --out")
+    train.add_argument("--seed", type=int, help="training seed (default: the preset's)")
+    train.add_argument("--stage", help="for multi-stage methods (ldm): autoencoder or diffusion (default: all)")
+    train.add_argument("--install", action="store_true",
+                       help="also copy the final checkpoint into the package (restorers/weights) to ship it")
+
+    report = sub.add_parser("report", help="(re)write report.html and figures of a run folder")
+    report.add_argument("run_dir")
+    report.add_argument("--history", help="score history file to plot in the report")
+
+    track = sub.add_parser("track", help="append a run's headline scores to a history; fail on regression")
+    track.add_argument("run_dir")
+    track.add_argument("--history", required=True, help="history file (CSV), created if missing")
+    track.add_argument("--threshold", type=float, default=0.02,
+                       help="a drop larger than this (absolute, e.g. 0.02 = 2 points) is a regression")
+    return parser
+
+
+def cmd_run(args) -> int:
+    import degradations
+
+    from . import runner
+
+    axes = degradations.parse_axes(args.grid)
+    brightness = degradations.parse_values(args.brightness, "brightness") if args.brightness else None
+    noise = degradations.parse_values(args.noise, "noise") if args.noise else None
+    cells = degradations.build_grid(axes, brightness, noise, args.preset)
+    if args.limit is not None and args.limit <= 0:
+        raise BenchmarkError(f"--limit must be positive, got {args.limit}")
+    config = runner.RunConfig(
+        out=args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")),
+        datasets=_csv(args.datasets), data_root=args.data_root, cells=cells,
+        restorers=_csv(args.restorers) if args.restorers else default_restorers(),
+        recognizers=_csv(args.recognizers), limit=args.limit, seed=args.seed, model=args.model,
+        protocol=args.protocol, device=args.device, batch_size=args.batch_size, kid=not args.no_kid,
+        perceptual=not args.no_perceptual, checkpoint_preset=args.checkpoint_preset,
+        grid_description=f"{args.grid} preset={args.preset}",
+    )
+    args.out = config.out  # so an interrupt can say where to resume
+    t0 = time.perf_counter()
+    summary = runner.Runner(config, progress=not args.quiet).run()
+    print(runner.format_summary(summary))
+    out = os.path.abspath(config.out)
+    if not args.no_report:
+        from reports import write_report
+
+        path = write_report(out)
+        print(f"\nreport: {path}")
+    print(f"results: {os.path.join(out, 'summary.csv')} (per cell), {os.path.join(out, 'samples.parquet')} "
+          f"(per sample), {os.path.join(out, 'config.json')}")
+    print(f"wall time: {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from degradations import PRESETS
+    from restorers import available
+
+    from . import datasets, metrics, recognizers
+
+    print("restorers (--restorers):")
+    defaults = set(default_restorers())
+    for name, entry in available().items():
+        mark = "*" if name in defaults else " "
+        print(f"  {mark} {name:<18} {entry.family:<10} {entry.description} [{entry.origin}]")
+    print("  (* = in the default run)")
+    print("\ndatasets (--datasets; named sets live under --data-root):")
+    for name, text in {**datasets.EMBEDDED, **datasets.NAMED_SETS}.items():
+        print(f"    {name:<18} {text}")
+    print("\nrecognizers (--recognizers):")
+    for name, (_, text) in recognizers.RECOGNIZERS.items():
+        print(f"    {name:<18} {text}")
+    print("\nmetrics:")
+    for key, info in metrics.METRICS.items():
+        better = "higher" if info.higher_is_better else "lower"
+        print(f"    {info.name:<18} {info.value_range:<26} {better} is better; {info.description}")
+    print("\ngrid presets (--preset):")
+    for name, preset in PRESETS.items():
+        print(f"    {name:<18} {preset.description}")
+    print("\nlabel protocols (--protocol):")
+    for name, text in datasets.PROTOCOLS.items():
+        print(f"    {name:<18} {text}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .training import train_command
+
+    return train_command(args)
+
+
+def cmd_report(args) -> int:
+    from reports import write_report
+
+    print(write_report(os.path.abspath(args.run_dir), history=args.history))
+    return 0
+
+
+def cmd_track(args) -> int:
+    from .tracking import track_command
+
+    return track_command(args)
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "train": cmd_train, "report": cmd_report, "track": cmd_track}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    import warnings
+
+    for category in (UserWarning, FutureWarning, DeprecationWarning):  # dependencies' chatter
+        warnings.filterwarnings("ignore", category=category)
+    from degradations import DegradationError
+    from restorers import RestorerError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (BenchmarkError, DegradationError, RestorerError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        out = getattr(args, "out", None)
+        where = f" in {out}" if out else ""
+        print(f"\ninterrupted; finished units are saved{where}. Rerun the same command to resume.", file=sys.stderr)
+        return 130

@@ -1,0 +1,216 @@
+"""Datasets of scene-text word crops: (sample_id, RGB uint8 image, label).
+
+Formats: a folder with ``labels.tsv`` (``filename<TAB>label``, UTF-8) or an LMDB in the layout of
+the common STR code bases (``num-samples``, ``image-%09d``, ``label-%09d``). Named sets are folders
+under a data root (``--data-root`` or ``$BENCHMARK_DATA_ROOT``); ``synth`` is rendered by the
+project itself; any other folder can be given by path.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from ..errors import BenchmarkError
+from . import synth
+
+DATA_ROOT_ENV = "BENCHMARK_DATA_ROOT"
+
+# Named sets and their usual sizes (DESIGN section 4); *_train splits are for training restorers.
+NAMED_SETS: dict[str, str] = {
+    "iiit5k": "IIIT5K test, 3000 crops",
+    "svt": "Street View Text test, 647 crops",
+    "ic13_857": "ICDAR 2013 test (857 alphanumeric crops)",
+    "ic15": "ICDAR 2015 test, 2077 crops",
+    "svtp": "SVT-Perspective, 645 crops",
+    "cute80": "CUTE80, 288 crops",
+    "iiit5k_train": "IIIT5K train, 2000 crops (training only)",
+    "svt_train": "SVT train, 257 crops (training only)",
+    "ic15_train": "ICDAR 2015 train, 4468 crops (training only)",
+}
+TEST_SETS = ("iiit5k", "svt", "ic13_857", "ic15", "svtp", "cute80")
+EMBEDDED = {"synth": f"embedded: {synth.SYNTH_SIZE} word crops rendered by the project (no download)"}
+
+_PRINTABLE94 = set(string.printable) - set(string.whitespace)
+PROTOCOLS = {
+    "alnum36": "lower-case, keep [0-9a-z] (DiD / PARSeq 36-character protocol)",
+    "case-sensitive": "keep [0-9a-zA-Z], case matters",
+    "printable94": "keep the 94 printable ASCII characters (no whitespace), case matters",
+}
+
+
+def normalize_label(text: str, protocol: str = "alnum36") -> str:
+    """Apply a label protocol to a label or a prediction (both are scored the same way)."""
+    if protocol == "alnum36":
+        return re.sub(r"[^0-9a-z]", "", text.lower())
+    if protocol == "case-sensitive":
+        return re.sub(r"[^0-9a-zA-Z]", "", text)
+    if protocol == "printable94":
+        return "".join(c for c in text if c in _PRINTABLE94)
+    raise BenchmarkError(f"unknown label protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+
+
+@dataclass
+class Sample:
+    sample_id: str
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    label: str  # raw label as stored
+    target: str  # label under the protocol
+
+
+@dataclass
+class Dataset:
+    name: str
+    source: str
+    protocol: str
+    samples: list[Sample]
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (sample_id, reason)
+    empty_labels: int = 0
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def fingerprint(self) -> str:
+        """A hash of ids, labels and pixels, so a resumed run can tell the data changed."""
+        h = hashlib.sha256()
+        for s in self.samples:
+            h.update(s.sample_id.encode())
+            h.update(s.label.encode())
+            h.update(str(s.image.shape).encode())
+            h.update(s.image.tobytes())
+        return h.hexdigest()[:16]
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Bytes of any format OpenCV reads -> RGB uint8 (grey expanded, alpha dropped)."""
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise ValueError("not a decodable image")
+    if array.dtype != np.uint8:
+        array = cv2.convertScaleAbs(array, alpha=255.0 / max(1, int(array.max())))
+    if array.ndim == 2:
+        return cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
+    if array.shape[2] == 4:
+        return cv2.cvtColor(array, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(array, cv2.COLOR_BGR2RGB)
+
+
+def _iter_tsv(folder: str) -> Iterator[tuple[str, bytes | Exception, str]]:
+    path = os.path.join(folder, "labels.tsv")
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            line = line.rstrip("\n").rstrip("\r")
+            if not line.strip():
+                continue
+            if "\t" not in line:
+                raise BenchmarkError(f"{path}:{number}: expected 'filename<TAB>label', got {line[:60]!r}")
+            filename, label = line.split("\t", 1)
+            try:
+                with open(os.path.join(folder, filename), "rb") as img:
+                    yield filename, img.read(), label
+            except OSError as e:
+                yield filename, e, label
+
+
+def _iter_lmdb(folder: str) -> Iterator[tuple[str, bytes | Exception, str]]:
+    import lmdb
+
+    env = lmdb.open(folder, readonly=True, lock=False, readahead=False, meminit=False, max_readers=8)
+    try:
+        with env.begin(write=False) as txn:
+            raw = txn.get(b"num-samples")
+            if raw is None:
+                raise BenchmarkError(f"{folder}: LMDB has no 'num-samples' key (not the STR layout)")
+            for index in range(1, int(raw) + 1):
+                label = txn.get(b"label-%09d" % index)
+                data = txn.get(b"image-%09d" % index)
+                sample_id = f"{index:09d}"
+                if label is None:
+                    continue
+                yield sample_id, data if data is not None else KeyError("image missing"), label.decode("utf-8")
+    finally:
+        env.close()
+
+
+def _folder_format(folder: str) -> str | None:
+    if os.path.isfile(os.path.join(folder, "labels.tsv")):
+        return "tsv"
+    if os.path.isfile(os.path.join(folder, "data.mdb")):
+        return "lmdb"
+    return None
+
+
+def resolve(name: str, data_root: str | None = None) -> tuple[str, str]:
+    """Map a dataset name or path to (display name, folder or 'embedded'); clear errors."""
+    if name in EMBEDDED:
+        return name, "embedded"
+    if os.sep in name or name.startswith(".") or (os.path.isdir(name) and name not in NAMED_SETS):
+        folder = os.path.abspath(name)
+        if not os.path.isdir(folder):
+            raise BenchmarkError(f"dataset folder {name!r} does not exist")
+        if _folder_format(folder) is None:
+            raise BenchmarkError(f"dataset folder {name!r} has neither labels.tsv nor data.mdb")
+        return os.path.basename(folder.rstrip(os.sep)), folder
+    if name not in NAMED_SETS:
+        known = ", ".join(list(EMBEDDED) + list(NAMED_SETS))
+        raise BenchmarkError(f"unknown dataset {name!r}; known: {known} (or a folder path)")
+    root = data_root or os.environ.get(DATA_ROOT_ENV)
+    if not root:
+        raise BenchmarkError(f"dataset {name!r} needs --data-root (or ${DATA_ROOT_ENV}) pointing at a folder "
+                             f"that holds {name}/labels.tsv or {name}/data.mdb")
+    if not os.path.isdir(root):
+        raise BenchmarkError(f"data root {root!r} does not exist")
+    folder = os.path.join(root, name)
+    if not os.path.isdir(folder) or _folder_format(folder) is None:
+        raise BenchmarkError(f"dataset {name!r} not found: expected {folder}/labels.tsv or {folder}/data.mdb")
+    return name, os.path.abspath(folder)
+
+
+def load(name: str, data_root: str | None = None, protocol: str = "alnum36",
+         limit: int | None = None) -> Dataset:
+    """Load the first ``limit`` usable samples (all when None) of one dataset into memory.
+
+    Samples whose label is empty under the protocol are dropped and counted; undecodable images
+    are listed in ``unreadable`` by id and never scored.
+    """
+    if protocol not in PROTOCOLS:
+        raise BenchmarkError(f"unknown label protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
+    if limit is not None and limit <= 0:
+        raise BenchmarkError(f"--limit must be positive, got {limit}")
+    display, source = resolve(name, data_root)
+    dataset = Dataset(display, source, protocol, [])
+
+    if source == "embedded":
+        count = synth.SYNTH_SIZE if limit is None else min(limit, synth.SYNTH_SIZE)
+        for index in range(count):
+            sample_id, image, label = synth.render(index, seed=0)
+            dataset.samples.append(Sample(sample_id, image, label, normalize_label(label, protocol)))
+        return dataset
+
+    records = _iter_tsv(source) if _folder_format(source) == "tsv" else _iter_lmdb(source)
+    for sample_id, data, label in records:
+        if limit is not None and len(dataset.samples) >= limit:
+            break
+        target = normalize_label(label, protocol)
+        if not target:
+            dataset.empty_labels += 1
+            continue
+        if isinstance(data, Exception):
+            dataset.unreadable.append((sample_id, str(data)))
+            continue
+        try:
+            image = decode_image(data)
+        except ValueError as e:
+            dataset.unreadable.append((sample_id, str(e)))
+            continue
+        dataset.samples.append(Sample(sample_id, image, label, target))
+    if not dataset.samples:
+        raise BenchmarkError(f"dataset {display!r} ({source}) has no usable samples"
+                             f" ({dataset.empty_labels} empty labels, {len(dataset.unreadable)} unreadable)")
+    return dataset

