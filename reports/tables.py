@@ -1,0 +1,32 @@
+"""Derived tables, all computed from summary.csv."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .figures import is_clean
+
+
+def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset x recognizer x restorer: mean accuracy / 1-NED over the degraded cells, with the
+    clean upper bound beside it. The scores that tracking follows."""
+    degraded = summary[~is_clean(summary)]
+    table = (degraded.groupby(["dataset", "recognizer", "restorer"], sort=False)
+             .agg(cells=("accuracy", "size"), accuracy=("accuracy", "mean"), ned=("ned", "mean"))
+             .reset_index())
+    clean = summary[is_clean(summary)].set_index(["dataset", "recognizer"])["accuracy"]
+    table["clean_accuracy"] = [clean.get((d, r), float("nan")) for d, r in zip(table["dataset"], table["recognizer"])]
+    return table
+
+
+def quality_table(summary: pd.DataFrame) -> pd.DataFrame:
+    degraded = summary[~is_clean(summary)]
+    return (degraded.groupby("restorer", sort=False)
+            .agg(psnr=("psnr", "mean"), ssim=("ssim", "mean"), kid=("kid", "mean"), perceptual=("perceptual", "mean"))
+            .reset_index())
+
+
+def cost_table(summary: pd.DataFrame) -> pd.DataFrame:
+    degraded = summary[~is_clean(summary)]
+    return (degraded.groupby("restorer", sort=False)
+            .agg(nfe=("nfe", "first"), seconds_per_image=("seconds", "mean"), images=("n", "sum"))
+            .reset_index())

@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+from benchmark import recognizers
+from benchmark.errors import BenchmarkError
+
+
+@pytest.fixture(scope="module")
+def easyocr():
+    return recognizers.create("easyocr")
+
+
+def test_batched_recognition_equals_easyocr_per_image(easyocr, synth_images):
+    import cv2
+
+    images = [img for _, img, _ in synth_images]
+    batched = easyocr.recognize(images)
+    reversed_batch = easyocr.recognize(images[::-1])[::-1]
+    for image, (text, conf), (text_r, _) in zip(images, batched, reversed_batch):
+        alone = easyocr.reader.recognize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), detail=1)
+        assert text == alone[0][1] == text_r
+        assert conf == pytest.approx(float(alone[0][2]), abs=1e-4)  # float sums differ with batch size
+
+
+def test_easyocr_reads_clean_synth(easyocr, synth_images):
+    from benchmark.datasets import normalize_label
+
+    preds = easyocr.recognize([img for _, img, _ in synth_images])
+    correct = sum(normalize_label(p) == normalize_label(label) for (p, _), (_, _, label) in zip(preds, synth_images))
+    assert correct >= 0.6 * len(synth_images)
+
+
+def test_tiny_image_reads_as_empty(easyocr):
+    assert easyocr.recognize([np.zeros((1, 5, 3), np.uint8)]) == [("", 0.0)]
+
+
+def test_weights_md5_is_checked(monkeypatch):
+    monkeypatch.setattr(recognizers, "_md5", lambda path: "0" * 32)
+    with pytest.raises(BenchmarkError, match="MD5"):
+        recognizers.EasyOCRRecognizer()
+
+
+def test_unknown_recognizer():
+    with pytest.raises(BenchmarkError, match="unknown recognizer 'tesseract'"):
+        recognizers.create("tesseract")
