@@ -150,7 +150,8 @@ def cmd_list(args) -> int:
     defaults = set(default_restorers())
     for name, entry in available().items():
         mark = "*" if name in defaults else " "
-        print(f"  {mark} {name:<18} {entry.family:<10} {entry.description} [{entry.origin}]")
+        missing = "" if entry.ready() else " (checkpoint not shipped yet: python -m benchmark train ...)"
+        print(f"  {mark} {name:<18} {entry.family:<10} {entry.description} [{entry.origin}]{missing}")
     print("  (* = in the default run)")
     print("\ndatasets (--datasets; named sets live under --data-root):")
     for name, text in {**datasets.EMBEDDED, **datasets.NAMED_SETS}.items():
@@ -211,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     except (BenchmarkError, DegradationError, RestorerError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `python -m benchmark list | head`
+        return 0
     except KeyboardInterrupt:
         out = getattr(args, "out", None)
         where = f" in {out}" if out else ""

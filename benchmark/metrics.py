@@ -162,29 +162,17 @@ def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 100, subs
 # ----------------------------------------------------------------------------- perceptual
 
 class PerceptualDistance:
-    """ST-LPIPS (shift-tolerant LPIPS, AlexNet trunk) with the weights inside the wheel.
-
-    Loading checks that every parameter of the network comes from the file: a randomly
-    initialised backbone is never used as a score.
-    """
+    """ST-LPIPS (shift-tolerant LPIPS, AlexNet trunk) per sample, weights from the wheel
+    (loaded and verified by :func:`restorers.perceptual.load_stlpips`)."""
 
     def __init__(self, device: str = "cpu"):
+        from restorers.base import RestorerError
+        from restorers.perceptual import load_stlpips
+
         try:
-            import stlpips_pytorch
-            from stlpips_pytorch import stlpips
-        except ImportError as e:
-            raise BenchmarkError(f"stlpips-pytorch is not usable ({e}); run: pip install -e .") from None
-        path = os.path.join(os.path.dirname(stlpips_pytorch.__file__), "weights", "vST0.0", "alex_shift_tolerant.pth")
-        if not os.path.isfile(path):
-            raise BenchmarkError(f"ST-LPIPS weights missing at {path}; reinstall stlpips-pytorch")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        self.net = stlpips.LPIPS(net="alex", variant="shift_tolerant", verbose=False)
-        # ``lins.K`` are aliases of ``linK`` in the same module; everything else must be in the file.
-        missing = [k for k in self.net.state_dict() if k not in state and not k.startswith("lins.")]
-        if missing:
-            raise BenchmarkError(f"ST-LPIPS weights at {path} lack {missing[:3]}; refusing a random backbone")
-        self.net.load_state_dict(state, strict=False)
-        self.net.eval().to(device)
+            self.net = load_stlpips().to(device)
+        except RestorerError as e:
+            raise BenchmarkError(str(e)) from None
         self.device = device
 
     @torch.no_grad()

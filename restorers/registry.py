@@ -27,6 +27,7 @@ class Entry:
     description: str
     origin: str  # "built-in" or the plugin's distribution name
     default: bool = False  # part of the default `python -m benchmark run`
+    ready: Callable[[], bool] = lambda: True  # can it run now (e.g. its checkpoint is shipped)?
 
 
 _BUILTIN: dict[str, Entry] = {}
@@ -44,8 +45,9 @@ def register(name: str, family: str | None = None, description: str | None = Non
         def factory(**kwargs):
             return cls(**fixed, **kwargs)
 
+        ready = (lambda: cls.is_ready(**fixed)) if hasattr(cls, "is_ready") else (lambda: True)
         _BUILTIN[name] = Entry(name, factory, family or cls.family, description or cls.description, "built-in",
-                               default)
+                               default, ready)
         return cls
 
     return decorate
@@ -78,9 +80,10 @@ def available() -> dict[str, Entry]:
 
 
 def default_names() -> list[str]:
-    """Restorers of the default run: the built-ins flagged default (plugins are opt-in)."""
+    """Restorers of the default run: the built-ins flagged default whose checkpoints ship with the
+    package (plugins are opt-in)."""
     _import_builtins()
-    return [name for name, entry in _BUILTIN.items() if entry.default]
+    return [name for name, entry in _BUILTIN.items() if entry.default and entry.ready()]
 
 
 def load(name: str, device: str = "cpu", preset: str | None = None, **kwargs) -> Restorer:
@@ -97,4 +100,9 @@ def load(name: str, device: str = "cpu", preset: str | None = None, **kwargs) ->
 
 def _import_builtins() -> None:
     # Importing a method's module registers it; kept here so `import restorers` stays light.
-    from . import classical  # noqa: F401
+    from . import classical  # noqa: F401  (the order here is the order of `list` and of the default run)
+    from . import sci  # noqa: F401
+    from . import did  # noqa: F401
+    from . import irsde  # noqa: F401
+    from . import dtdm  # noqa: F401
+    from . import ldm  # noqa: F401

@@ -1,0 +1,98 @@
+"""One checkpoint format for every learned restorer.
+
+``<method>-<preset>.pt``   torch.save({"state_dict": fp16 tensors, "meta": {...}})
+``<method>-<preset>.json`` the same metadata plus the SHA-256 of the .pt file
+
+Metadata: method, preset, config (architecture and hyperparameters), training data and
+degradation ranges, steps, seed, final loss, training time, code version, parameter count.
+Shipped checkpoints live in ``restorers/weights/`` (package data) and load without network; the
+hash is verified on every load.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+
+import torch
+
+from .base import RestorerError
+
+WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def checkpoint_name(method: str, preset: str) -> str:
+    return f"{method}-{preset}"
+
+
+def shipped_path(method: str, preset: str) -> str:
+    return os.path.join(WEIGHTS_DIR, checkpoint_name(method, preset) + ".pt")
+
+
+def _atomic(path: str, write) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_checkpoint(path: str, state_dict: dict, meta: dict, half: bool = True) -> dict:
+    """Write the .pt (floating tensors in fp16 when ``half``) and its .json sidecar; returns meta."""
+    tensors = {k: (v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu())
+               for k, v in state_dict.items()}
+    meta = dict(meta)
+    meta["parameters"] = int(sum(v.numel() for v in tensors.values() if v.is_floating_point()))
+    meta["storage"] = "fp16" if half else "fp32"
+    _atomic(path, lambda tmp: torch.save({"state_dict": tensors, "meta": meta}, tmp))
+    meta["sha256"] = sha256_file(path)
+    meta["file"] = os.path.basename(path)
+    _atomic(os.path.splitext(path)[0] + ".json",
+            lambda tmp: open(tmp, "w").write(json.dumps(meta, indent=2, default=str) + "\n"))
+    return meta
+
+
+def train_hint(method: str, preset: str) -> str:
+    return f"train it with: python -m benchmark train {method} --preset {preset} --install"
+
+
+def load_checkpoint(method: str, preset: str, path: str | None = None) -> tuple[dict, dict]:
+    """Return (float32 state_dict, meta) after checking the file exists, matches its recorded
+    SHA-256 and belongs to ``method``. Every failure is a RestorerError that says how to fix it."""
+    path = path or shipped_path(method, preset)
+    sidecar = os.path.splitext(path)[0] + ".json"
+    if not os.path.exists(path):
+        raise RestorerError(f"no checkpoint for {method!r} (preset {preset!r}) at {path}; {train_hint(method, preset)}")
+    if not os.path.exists(sidecar):
+        raise RestorerError(f"checkpoint {path} has no metadata file {sidecar}; {train_hint(method, preset)}")
+    try:
+        with open(sidecar) as f:
+            meta = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise RestorerError(f"checkpoint metadata {sidecar} is unreadable ({e}); {train_hint(method, preset)}") from None
+    if sha256_file(path) != meta.get("sha256"):
+        raise RestorerError(f"checkpoint {path} is corrupt (SHA-256 differs from {sidecar}); "
+                            f"{train_hint(method, preset)}")
+    if meta.get("method") != method:
+        raise RestorerError(f"checkpoint {path} is for {meta.get('method')!r}, not {method!r}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several types for damaged files
+        raise RestorerError(f"checkpoint {path} cannot be read ({e}); {train_hint(method, preset)}") from None
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()}
+    return state, meta

@@ -1,0 +1,414 @@
+"""Diffusion in the Dark (Nguyen et al., WACV 2024, arXiv 2303.04291), for word crops.
+
+Model. EDM preconditioning (sigma_data = 0.5) around a DDPM++-style U-Net F whose input is
+[c_in * x_noisy, c_x, c_y1, c_y2]; it is trained only on 32x32 patches and used at every scale.
+
+Data normalization ("tail normalization", for right-tailed dark data): linearize sRGB, take
+the 4th root, z-score with statistics of the training set, divide by 2. Light images (targets and
+c_y) and dark images (c_x) each have their own per-channel statistics, stored in the checkpoint.
+
+Scale ladder for wide crops. A crop of H x W gets k = clamp(round(W / H), 1, max_columns) columns:
+    scale 0:      the whole crop resized to one 32x32 patch (global exposure and colour);
+    scale s >= 1: a canvas of (32 * 2^(s-1)) x (32 * 2^(s-1) * k), tiled into 32x32 patches.
+So the canvases keep the crop's aspect ratio to the nearest whole number of squares, and every
+patch the network sees, in training and at test, is 32x32. The last canvas (64 x 64k for the
+3-scale compact preset, 128 x 128k for the 4-scale paper preset) is resized back to H x W.
+
+Conditioning: s = 0: [dark, dark, dark]; s >= 1: c_x = dark at scale s, c_y1 = the previous scale's
+light image upsampled (+ eta in training), c_y2 = the scale-0 light image upsampled (+ eta).
+
+Sampling: EDM Heun, 18 steps, sigma 80 -> 0.002, rho = 7 (35 network evaluations per scale),
+scale 0 on the thumbnails, then each finer scale with all patches of all images in one batch.
+ILVR (Choi et al. 2021) on the first 6 steps: x <- x - phi(x) + phi(ref + t * eps), where ref is
+the previous scale's output at this scale and phi (average-pool by 2, nearest upsample) is a
+projection, so the low frequencies of the result are exactly those of the noisy reference.
+
+Ablations (registered variants): did-no-ilvr (same weights, no ILVR), did-no-tailnorm (x*2-1),
+did-no-lpips, did-no-cy2, did-no-eta, did-per-scale (one network per scale; the same total steps).
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import RestorerError
+from .diffusion.canvas import columns, resize, tile, untile
+from .diffusion.samplers import edm_heun
+from .diffusion.schedules import karras_sigmas
+from .diffusion.unet import UNet
+from .learned import LearnedRestorer
+from .registry import register
+from .training import DEGRADATION_RANGES, Recipe
+
+SIGMA_DATA = 0.5
+
+
+# -------------------------------------------------------------------------------- normalization
+
+def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x <= 0.04045, x / 12.92, ((x.clamp(min=0) + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
+    x = x.clamp(min=0)
+    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp(min=0.0031308) ** (1 / 2.4) - 0.055)
+
+
+class Normalization(nn.Module):
+    """Maps images in [0, 1] to the network's space and back. ``kind``: "tail" or "plain"."""
+
+    def __init__(self, kind: str = "tail"):
+        super().__init__()
+        self.kind = kind
+        # per-channel statistics of the 4th root of linear light: light images, dark images
+        self.register_buffer("mean", torch.zeros(2, 3))
+        self.register_buffer("std", torch.ones(2, 3))
+
+    @staticmethod
+    def fourth_root(x: torch.Tensor) -> torch.Tensor:
+        return srgb_to_linear(x.clamp(0, 1)) ** 0.25
+
+    def fit(self, light: torch.Tensor, dark: torch.Tensor) -> None:
+        """Statistics from training images (N, 3, H, W) in [0, 1]."""
+        for row, images in enumerate((light, dark)):
+            v = self.fourth_root(images.double())
+            self.mean[row] = v.mean(dim=(0, 2, 3)).float()
+            self.std[row] = v.std(dim=(0, 2, 3)).float()
+
+    def _stats(self, role: str) -> tuple[torch.Tensor, torch.Tensor]:
+        row = 0 if role == "light" else 1
+        return self.mean[row].view(1, 3, 1, 1), self.std[row].view(1, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor, role: str = "light") -> torch.Tensor:
+        if self.kind == "plain":
+            return x * 2 - 1
+        mean, std = self._stats(role)
+        return (self.fourth_root(x) - mean) / std / 2
+
+    def inverse(self, z: torch.Tensor, role: str = "light") -> torch.Tensor:
+        if self.kind == "plain":
+            return ((z + 1) / 2).clamp(0, 1)
+        mean, std = self._stats(role)
+        return linear_to_srgb((z * 2 * std + mean).clamp(min=0) ** 4).clamp(0, 1)
+
+
+# ---------------------------------------------------------------------------- preconditioning
+
+class EDMPrecond(nn.Module):
+    """D(x; sigma) = c_skip x + c_out F([c_in x, cond], c_noise)  (Karras et al. 2022, Table 1)."""
+
+    def __init__(self, net: nn.Module, sigma_data: float = SIGMA_DATA):
+        super().__init__()
+        self.net = net
+        self.sigma_data = sigma_data
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        sigma = sigma.reshape(-1, 1, 1, 1).to(x.dtype).expand(x.shape[0], 1, 1, 1)
+        sd = self.sigma_data
+        c_skip = sd ** 2 / (sigma ** 2 + sd ** 2)
+        c_out = sigma * sd / (sigma ** 2 + sd ** 2).sqrt()
+        c_in = 1 / (sigma ** 2 + sd ** 2).sqrt()
+        c_noise = sigma.log() / 4
+        return c_skip * x + c_out * self.net(torch.cat([c_in * x, cond], dim=1), c_noise.flatten())
+
+
+def edm_loss_weight(sigma: torch.Tensor, sigma_data: float = SIGMA_DATA) -> torch.Tensor:
+    return (sigma ** 2 + sigma_data ** 2) / (sigma * sigma_data) ** 2
+
+
+class DiDNetwork(nn.Module):
+    """The normalization plus one preconditioned U-Net (or one per scale for did-per-scale)."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = config
+        conditions = 3 if config["use_cy2"] else 2
+        make = lambda: EDMPrecond(UNet(3 + 3 * conditions, 3, config["channels"], tuple(config["channel_mult"]),
+                                       config["blocks"], tuple(config["attention_levels"])))
+        self.models = nn.ModuleList([make() for _ in range(config["scales"] if config["per_scale"] else 1)])
+        self.normalization = Normalization(config["normalization"])
+
+    def denoiser(self, scale: int) -> EDMPrecond:
+        return self.models[scale if len(self.models) > 1 else 0]
+
+
+# ------------------------------------------------------------------------------- scale ladder
+
+def canvas(scale: int, height: int, width: int, patch: int, max_columns: int) -> tuple[int, int]:
+    """Canvas of a scale for an H x W crop (see the module docstring)."""
+    if scale == 0:
+        return patch, patch
+    h = patch * 2 ** (scale - 1)
+    return h, h * columns(height, width, max_columns)
+
+
+def conditions(c_x: torch.Tensor, c_y1: torch.Tensor | None, c_y2: torch.Tensor | None, use_cy2: bool) -> torch.Tensor:
+    """[c_x, c_y1, c_y2] along channels; at scale 0 (no light images yet) [c_x, c_x, c_x]."""
+    if c_y1 is None:
+        c_y1 = c_y2 = c_x
+    parts = [c_x, c_y1, c_y2] if use_cy2 else [c_x, c_y1]
+    return torch.cat(parts, dim=1)
+
+
+def low_pass(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """phi: average-pool by ``factor`` then nearest upsample; a projection (phi(phi(x)) = phi(x))."""
+    return F.interpolate(F.avg_pool2d(x, factor), scale_factor=factor, mode="nearest")
+
+
+def ilvr(x: torch.Tensor, reference_noisy: torch.Tensor, factor: int) -> torch.Tensor:
+    """Replace the low frequencies of x with those of the (noised) reference."""
+    return x - low_pass(x, factor) + low_pass(reference_noisy, factor)
+
+
+def sample_scale(denoiser: EDMPrecond, cond: torch.Tensor, start_noise: torch.Tensor, sigmas: torch.Tensor,
+                 reference: torch.Tensor | None = None, ilvr_steps: int = 0, ilvr_factor: int = 2,
+                 ilvr_noise: Sequence[torch.Tensor] = (), chunk: int = 1024) -> torch.Tensor:
+    """EDM Heun on a batch of patches of one scale, with ILVR on the first ``ilvr_steps`` steps."""
+
+    def denoise(x: torch.Tensor, t: float) -> torch.Tensor:
+        sigma = torch.full((1,), t, device=x.device, dtype=x.dtype)
+        return torch.cat([denoiser(x[i:i + chunk], sigma, cond[i:i + chunk]) for i in range(0, len(x), chunk)])
+
+    def after_step(x: torch.Tensor, i: int) -> torch.Tensor:
+        if reference is None or i >= ilvr_steps:
+            return x
+        return ilvr(x, reference + float(sigmas[i + 1]) * ilvr_noise[i], ilvr_factor)
+
+    return edm_heun(denoise, start_noise * float(sigmas[0]), sigmas, after_step)
+
+
+# ----------------------------------------------------------------------------------- restorer
+
+VARIANTS = {
+    # variant: (checkpoint it loads, sampling options)
+    None: ("did", {}),
+    "no-ilvr": ("did", {"ilvr_steps": 0}),
+    "no-tailnorm": ("did-no-tailnorm", {}),
+    "no-lpips": ("did-no-lpips", {}),
+    "no-cy2": ("did-no-cy2", {}),
+    "no-eta": ("did-no-eta", {}),
+    "per-scale": ("did-per-scale", {}),
+}
+
+
+@register("did-per-scale", family="diffusion", description="DiD ablation: one model per scale",
+          default=False, variant="per-scale")
+@register("did-no-eta", family="diffusion", description="DiD ablation: no noise eta on the conditions",
+          default=False, variant="no-eta")
+@register("did-no-cy2", family="diffusion", description="DiD ablation: no c_y2 (scale-0) condition",
+          default=False, variant="no-cy2")
+@register("did-no-lpips", family="diffusion", description="DiD ablation: no LPIPS loss term",
+          default=False, variant="no-lpips")
+@register("did-no-tailnorm", family="diffusion", description="DiD ablation: plain x*2-1 normalization",
+          default=False, variant="no-tailnorm")
+@register("did-no-ilvr", family="diffusion", description="DiD ablation: no ILVR (same weights as did)",
+          default=False, variant="no-ilvr")
+@register("did", family="diffusion", description="Diffusion in the Dark: multi-scale patch EDM + ILVR (full method)")
+class DiD(LearnedRestorer):
+    name = "did"
+    family = "diffusion"
+    description = "Diffusion in the Dark"
+    training_data = "train splits + synth, paired (clean, degraded)"
+
+    def __init__(self, device="cpu", preset=None, checkpoint=None, variant: str | None = None,
+                 steps: int | None = None, ilvr_steps: int | None = None):
+        if variant not in VARIANTS:
+            raise RestorerError(f"unknown DiD variant {variant!r}")
+        super().__init__(device, preset, checkpoint, variant)
+        c = self.meta["config"]
+        sampling = dict(c["sampling"], **VARIANTS[variant][1])
+        self.steps = steps or sampling["steps"]
+        self.ilvr_steps = sampling["ilvr_steps"] if ilvr_steps is None else ilvr_steps
+        self.ilvr_factor = sampling["ilvr_factor"]
+        self.sigmas = karras_sigmas(self.steps, sampling["sigma_min"], sampling["sigma_max"], sampling["rho"]).float()
+        self.nfe = (2 * self.steps - 1) * c["scales"]
+
+    @classmethod
+    def checkpoint_for(cls, variant: str | None) -> str:
+        return VARIANTS[variant][0]
+
+    def build(self, config: dict) -> nn.Module:
+        return DiDNetwork(config)
+
+    def info(self) -> dict:
+        info = super().info()
+        info.update(steps_per_scale=self.steps, ilvr_steps=self.ilvr_steps, scales=self.meta["config"]["scales"])
+        return info
+
+    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
+        return torch.stack(self.restore_many(list(x), seeds))
+
+    @torch.no_grad()
+    def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
+        c = self.meta["config"]
+        net: DiDNetwork = self.net
+        norm = net.normalization
+        patch, scales, cols = c["patch"], c["scales"], c["max_columns"]
+        seeds = list(seeds) if seeds is not None else list(range(len(images)))
+        generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        darks = [img.to(self.device, torch.float32)[None] for img in images]
+        sizes = [tuple(img.shape[-2:]) for img in images]
+        sigmas = self.sigmas.to(self.device)
+
+        def noise_for(shapes: list[tuple]) -> torch.Tensor:
+            return torch.cat([torch.randn(shape, generator=g) for g, shape in zip(generators, shapes)]).to(self.device)
+
+        outputs: list[torch.Tensor] = []  # per image, normalized light image of the last scale
+        first: list[torch.Tensor] = []
+        for s in range(scales):
+            canvases = [canvas(s, h, w, patch, cols) for h, w in sizes]
+            conds, refs, counts = [], [], []
+            for i, (dark, cv) in enumerate(zip(darks, canvases)):
+                c_x = norm(resize(dark, cv), "dark")
+                if s == 0:
+                    cond, ref = conditions(c_x, None, None, c["use_cy2"]), None
+                else:
+                    c_y1 = resize(outputs[i], cv)
+                    cond = conditions(c_x, c_y1, resize(first[i], cv), c["use_cy2"])
+                    ref = tile(c_y1, patch)
+                conds.append(tile(cond, patch))
+                refs.append(ref)
+                counts.append(conds[-1].shape[0])
+            shapes = [(n, 3, patch, patch) for n in counts]
+            start = noise_for(shapes)
+            ilvr_on = s > 0 and self.ilvr_steps > 0
+            ilvr_noise = [noise_for(shapes) for _ in range(self.ilvr_steps)] if ilvr_on else []
+            result = sample_scale(net.denoiser(s), torch.cat(conds), start, sigmas,
+                                  torch.cat(refs) if ilvr_on else None, self.ilvr_steps if ilvr_on else 0,
+                                  self.ilvr_factor, ilvr_noise)
+            offsets = np.cumsum([0] + counts)
+            outputs = [untile(result[offsets[i]:offsets[i + 1]], 1, *canvases[i]) for i in range(len(images))]
+            if s == 0:
+                first = outputs
+        return [resize(norm.inverse(out, "light"), size)[0].clamp(0, 1) for out, size in zip(outputs, sizes)]
+
+
+# ----------------------------------------------------------------------------------- training
+
+TRAINABLE = ["did", "did-no-tailnorm", "did-no-lpips", "did-no-cy2", "did-no-eta", "did-per-scale"]
+
+PRESETS = {
+    # CPU-trainable within a session: 3 scales (32x32 thumbnail, 32x32k, 64x64k), a small U-Net.
+    "compact": dict(scales=3, channels=32, channel_mult=(1, 2), blocks=1, attention_levels=(1,),
+                    steps=2000, batch_size=32, lr=4e-4),
+    # The paper's sizes for GPU users: 4 scales (up to 128 x 128k), a DDPM++-sized U-Net,
+    # batch 160, Adam lr 8e-4.
+    "paper": dict(scales=4, channels=128, channel_mult=(1, 2, 2), blocks=2, attention_levels=(1,),
+                  steps=3000, batch_size=160, lr=8e-4),
+}
+
+
+def variant_config(method: str, preset: str) -> dict:
+    if preset not in PRESETS:
+        raise RestorerError(f"did has presets {', '.join(PRESETS)}, not {preset!r}")
+    if method not in TRAINABLE:
+        raise RestorerError(f"{method!r} is not a trainable DiD variant; choose from {', '.join(TRAINABLE)}")
+    p = PRESETS[preset]
+    config = dict(patch=32, scales=p["scales"], max_columns=6, channels=p["channels"],
+                  channel_mult=list(p["channel_mult"]), blocks=p["blocks"], attention_levels=list(p["attention_levels"]),
+                  normalization="tail", lpips_weight=1.0, use_cy2=True, cond_noise=0.1, per_scale=False,
+                  p_mean=-1.2, p_std=1.2,
+                  sampling=dict(steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0, ilvr_steps=6, ilvr_factor=2),
+                  degradation=DEGRADATION_RANGES)
+    change = {"did-no-tailnorm": {"normalization": "plain"}, "did-no-lpips": {"lpips_weight": 0.0},
+              "did-no-cy2": {"use_cy2": False}, "did-no-eta": {"cond_noise": 0.0},
+              "did-per-scale": {"per_scale": True}}.get(method, {})
+    config.update(change)
+    return config
+
+
+class DiDTrainer:
+    def __init__(self, recipe: Recipe, stats_images: tuple[torch.Tensor, torch.Tensor] | None = None):
+        self.recipe = recipe
+        self.config = recipe.config
+        self.net = DiDNetwork(self.config)
+        self.lpips = None
+        if self.config["lpips_weight"] > 0:
+            from .perceptual import load_stlpips
+
+            self.lpips = load_stlpips()
+
+    def modules(self) -> nn.Module:
+        return self.net
+
+    def parameters(self, stage: str):
+        return self.net.models.parameters()
+
+    def prepare(self, batches, stage: str) -> None:
+        """Tail-normalization statistics from a fixed sample of training crops (before step 0)."""
+        pairs = [batches(k) for k in range(8)]
+        self.net.normalization.fit(torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs]))
+
+    def training_patches(self, clean: torch.Tensor, degraded: torch.Tensor, generator: torch.Generator):
+        """One 32x32 training patch per crop at a random scale, with its conditions (module doc)."""
+        c = self.config
+        patch, scales, norm = c["patch"], c["scales"], self.net.normalization
+        n, _, top_h, full_w = clean.shape
+        device = clean.device
+        targets, conds, scale_ids, self.last_windows = [], [], [], []
+        for i in range(n):
+            k = int(torch.randint(1, c["max_columns"] + 1, (1,), generator=generator, device=device))
+            width = min(full_w, top_h * k)
+            x0 = int(torch.randint(0, full_w - width + 1, (1,), generator=generator, device=device))
+            y_full, x_full = clean[i:i + 1, :, :, x0:x0 + width], degraded[i:i + 1, :, :, x0:x0 + width]
+            s = int(torch.randint(0, scales, (1,), generator=generator, device=device))
+            cv = canvas(s, top_h, width, patch, c["max_columns"])
+            y_s = norm(resize(y_full, cv), "light")
+            c_x = norm(resize(x_full, cv), "dark")
+            py = px = 0
+            if s == 0:
+                cond = conditions(c_x, None, None, c["use_cy2"])
+                target = y_s
+            else:
+                prev = canvas(s - 1, top_h, width, patch, c["max_columns"])
+                eta = lambda: c["cond_noise"] * torch.randn(y_s.shape, generator=generator, device=device)
+                c_y1 = resize(norm(resize(y_full, prev), "light"), cv) + eta()
+                c_y2 = resize(norm(resize(y_full, (patch, patch)), "light"), cv) + eta()
+                cond = conditions(c_x, c_y1, c_y2, c["use_cy2"])
+                py = int(torch.randint(0, cv[0] - patch + 1, (1,), generator=generator, device=device))
+                px = int(torch.randint(0, cv[1] - patch + 1, (1,), generator=generator, device=device))
+                cond = cond[..., py:py + patch, px:px + patch]
+                target = y_s[..., py:py + patch, px:px + patch]
+            targets.append(target)
+            conds.append(cond)
+            scale_ids.append(s)
+            self.last_windows.append((x0, width, s, py, px))  # where each patch came from (for tests)
+        return torch.cat(targets), torch.cat(conds), torch.tensor(scale_ids, device=device)
+
+    def loss(self, clean, degraded, generator, stage):
+        c = self.config
+        y, cond, scale_ids = self.training_patches(clean, degraded, generator)
+        sigma = torch.exp(c["p_mean"] + c["p_std"] * torch.randn(len(y), generator=generator, device=y.device))
+        noisy = y + sigma.view(-1, 1, 1, 1) * torch.randn(y.shape, generator=generator, device=y.device)
+        denoised = torch.empty_like(y)
+        for s in scale_ids.unique().tolist() if c["per_scale"] else [None]:
+            rows = (scale_ids == s) if s is not None else torch.ones_like(scale_ids, dtype=torch.bool)
+            denoised[rows] = self.net.denoiser(s or 0)(noisy[rows], sigma[rows], cond[rows])
+        edm = (edm_loss_weight(sigma).view(-1, 1, 1, 1) * (denoised - y) ** 2).mean()
+        logs = {"edm": float(edm)}
+        total = edm
+        if self.lpips is not None:
+            self.lpips.to(y.device)
+            norm = self.net.normalization
+            perceptual = self.lpips(norm.inverse(denoised, "light"), norm.inverse(y, "light"), normalize=True).mean()
+            total = total + c["lpips_weight"] * perceptual
+            logs["lpips"] = float(perceptual)
+        return total, logs
+
+    def shipped_state(self) -> dict:
+        return self.net.state_dict()
+
+
+def make_trainer(method: str, preset: str, steps: int | None = None, seed: int | None = None) -> DiDTrainer:
+    config = variant_config(method, preset)
+    p = PRESETS[preset]
+    top = config["patch"] * 2 ** (config["scales"] - 2)
+    recipe = Recipe(method=method, preset=preset, config=config, steps=steps or p["steps"], batch_size=p["batch_size"],
+                    crop=(top, top * config["max_columns"]), lr=p["lr"], seed=0 if seed is None else seed,
+                    warmup=100, grad_clip=1.0, ema=0.999 if preset == "compact" else 0.9999)
+    return DiDTrainer(recipe)

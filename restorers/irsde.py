@@ -1,0 +1,180 @@
+"""IR-SDE: image restoration with a mean-reverting SDE (Luo et al., ICML 2023).
+
+Forward SDE toward the degraded image mu:   dx = theta_t (mu - x) dt + sigma_t dw,
+with sigma_t^2 = 2 lambda^2 theta_t (stationary std lambda = max_sigma / 255; 50 for low light).
+Discretized on i = 1..T (T = 100) with a cosine theta schedule; step i lasts dt, chosen so that
+exp(-theta_bar_T) = 0.01 (the mean has essentially reverted to mu at T). With
+theta_bar_i = dt * sum_{j<=i} theta_j, the marginal given the clean image x_0 is Gaussian:
+
+    m_i = mu + (x_0 - mu) exp(-theta_bar_i),    v_i = lambda^2 (1 - exp(-2 theta_bar_i)).
+
+A network predicts the noise of x_i = m_i + sqrt(v_i) eps from (x_i, mu, i); the score is
+-eps_hat / sqrt(v_i). Training uses the maximum-likelihood loss: L1 between the reverse-time
+Euler-Maruyama mean step and the optimal step x*_{i-1}, the mode of p(x_{i-1} | x_i, x_0):
+
+    x*_{i-1} = (1 - e^{-2 theta_bar_{i-1}}) / (1 - e^{-2 theta_bar_i}) e^{-theta'_i} (x_i - mu)
+             + (1 - e^{-2 theta'_i}) / (1 - e^{-2 theta_bar_i}) e^{-theta_bar_{i-1}} (x_0 - mu) + mu,
+
+theta'_i = theta_i dt. Sampling starts from x_T = mu + lambda eps and takes T reverse steps
+x_{i-1} = x_i - [theta_i (mu - x_i) - sigma_i^2 score] dt + sigma_i sqrt(dt) z  (NFE = T).
+Images stay in [0, 1] as in the authors' code; crops are processed on a canvas of fixed height.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import RestorerError
+from .diffusion.canvas import draw_noise, restore_on_canvases, working_size
+from .diffusion.schedules import cosine_thetas
+from .diffusion.unet import UNet
+from .learned import LearnedRestorer
+from .registry import register
+from .training import DEGRADATION_RANGES, Recipe
+
+TRAINABLE = ["irsde"]
+
+
+class MeanRevertingSDE:
+    """The discretized IR-SDE. All per-step arrays are indexed by i = 0..T (index 0: the start)."""
+
+    def __init__(self, steps: int = 100, max_sigma: float = 50 / 255, eps: float = 0.01):
+        self.T = steps
+        self.lam = max_sigma
+        theta = cosine_thetas(steps)  # theta[0] = 0
+        self.dt = -math.log(eps) / float(theta.sum())
+        self.theta = theta  # rates theta_i (per unit time)
+        self.theta_step = theta * self.dt  # theta'_i = theta_i dt
+        self.theta_bar = torch.cumsum(self.theta_step, 0)  # theta_bar_0 = 0, theta_bar_T = -ln eps
+        self.sigma = torch.sqrt(2 * self.lam ** 2 * theta)
+
+    def mean(self, x0: torch.Tensor, mu: torch.Tensor, i: torch.Tensor | int) -> torch.Tensor:
+        return mu + (x0 - mu) * self._at(torch.exp(-self.theta_bar), i, x0)
+
+    def variance(self, i: torch.Tensor | int, like: torch.Tensor | None = None) -> torch.Tensor:
+        v = self.lam ** 2 * (1 - torch.exp(-2 * self.theta_bar))
+        return self._at(v, i, like)
+
+    def optimal_previous(self, x_i: torch.Tensor, x0: torch.Tensor, mu: torch.Tensor, i) -> torch.Tensor:
+        """x*_{i-1}: the mode of the Gaussian posterior p(x_{i-1} | x_i, x_0)."""
+        tb, tb_prev, ts = self.theta_bar, torch.roll(self.theta_bar, 1), self.theta_step
+        tb_prev[0] = 0.0
+        a = (1 - torch.exp(-2 * tb_prev)) / (1 - torch.exp(-2 * tb)) * torch.exp(-ts)
+        b = (1 - torch.exp(-2 * ts)) / (1 - torch.exp(-2 * tb)) * torch.exp(-tb_prev)
+        return self._at(a, i, x_i) * (x_i - mu) + self._at(b, i, x_i) * (x0 - mu) + mu
+
+    def score(self, eps_hat: torch.Tensor, i) -> torch.Tensor:
+        return -eps_hat / self.variance(i, eps_hat).sqrt()
+
+    def reverse_mean(self, x_i: torch.Tensor, mu: torch.Tensor, eps_hat: torch.Tensor, i) -> torch.Tensor:
+        """Euler-Maruyama step of the reverse SDE from x_i, without its noise term."""
+        drift = self._at(self.theta, i, x_i) * (mu - x_i) - self._at(self.sigma ** 2, i, x_i) * self.score(eps_hat, i)
+        return x_i - drift * self.dt
+
+    def reverse_step(self, x_i, mu, eps_hat, i, z: torch.Tensor) -> torch.Tensor:
+        return self.reverse_mean(x_i, mu, eps_hat, i) + self._at(self.sigma, i, x_i) * math.sqrt(self.dt) * z
+
+    @staticmethod
+    def _at(values: torch.Tensor, i, like: torch.Tensor | None) -> torch.Tensor:
+        """values[i] as a scalar tensor, or per sample shaped (N, 1, 1, 1) when i is a tensor."""
+        device = like.device if like is not None else None
+        dtype = like.dtype if like is not None else torch.float64
+        if isinstance(i, torch.Tensor) and i.ndim > 0:
+            return values.to(device=device, dtype=dtype)[i.to(values.device).long()].view(-1, 1, 1, 1)
+        return values[int(i)].to(device=device, dtype=dtype)
+
+
+@register("irsde", family="diffusion", description="IR-SDE: mean-reverting SDE from the dark image (ICML 2023)")
+class IRSDE(LearnedRestorer):
+    name = "irsde"
+    family = "diffusion"
+    description = "IR-SDE mean-reverting SDE"
+    training_data = "train splits + synth, paired (clean, degraded)"
+
+    def __init__(self, device="cpu", preset=None, checkpoint=None, variant=None):
+        super().__init__(device, preset, checkpoint, variant)
+        c = self.meta["config"]
+        self.sde = MeanRevertingSDE(c["steps"], c["max_sigma"] / 255)
+        self.nfe = c["steps"]
+
+    def build(self, config: dict) -> nn.Module:
+        return make_network(config)
+
+    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
+        return torch.stack(self.restore_many(list(x), seeds))
+
+    @torch.no_grad()
+    def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
+        c = self.meta["config"]
+
+        def run(mu: torch.Tensor, generators) -> torch.Tensor:
+            x = mu + self.sde.lam * draw_noise(generators, mu.shape[1:], self.device)  # x_T
+            for i in range(self.sde.T, 0, -1):
+                t = torch.full((len(mu),), float(i), device=self.device)
+                eps_hat = self.net(torch.cat([x, mu], 1), t)
+                z = draw_noise(generators, mu.shape[1:], self.device) if i > 1 else torch.zeros_like(x)
+                x = self.sde.reverse_step(x, mu, eps_hat, i, z)
+            return x
+
+        size_of = lambda h, w: working_size(h, w, c["canvas_height"], c["multiple"], c["max_width"])
+        return restore_on_canvases(images, seeds, size_of, run, self.device, max_batch)
+
+
+def make_network(config: dict) -> UNet:
+    return UNet(6, 3, config["channels"], tuple(config["channel_mult"]), config["blocks"],
+                tuple(config["attention_levels"]))
+
+
+class IRSDETrainer:
+    def __init__(self, recipe: Recipe):
+        self.recipe = recipe
+        c = recipe.config
+        self.net = make_network(c)
+        self.sde = MeanRevertingSDE(c["steps"], c["max_sigma"] / 255)
+
+    def modules(self) -> nn.Module:
+        return self.net
+
+    def parameters(self, stage: str):
+        return self.net.parameters()
+
+    def loss(self, clean, degraded, generator, stage):
+        x0, mu = clean, degraded
+        i = torch.randint(1, self.sde.T + 1, (len(x0),), generator=generator, device=x0.device)
+        eps = torch.randn(x0.shape, generator=generator, device=x0.device)
+        x_i = self.sde.mean(x0, mu, i) + self.sde.variance(i, x0).sqrt() * eps
+        eps_hat = self.net(torch.cat([x_i, mu], 1), i.float())
+        loss = F.l1_loss(self.sde.reverse_mean(x_i, mu, eps_hat, i), self.sde.optimal_previous(x_i, x0, mu, i))
+        return loss, {}
+
+    def shipped_state(self) -> dict:
+        return self.net.state_dict()
+
+
+PRESETS = {
+    # CPU-trainable: canvases 32 px high, a small U-Net, T = 100 as in the paper.
+    "compact": dict(channels=32, channel_mult=(1, 2, 2), blocks=1, attention_levels=(2,), canvas_height=32,
+                    steps_train=2500, batch_size=16, crop=(32, 128), lr=2e-4),
+    # The authors' low-light setting: a larger U-Net on 128 px canvases, lr 1e-4.
+    "paper": dict(channels=64, channel_mult=(1, 2, 4, 4), blocks=2, attention_levels=(), canvas_height=128,
+                  steps_train=300000, batch_size=16, crop=(128, 256), lr=1e-4),
+}
+
+
+def make_trainer(method: str, preset: str, steps: int | None = None, seed: int | None = None) -> IRSDETrainer:
+    if preset not in PRESETS:
+        raise RestorerError(f"irsde has presets {', '.join(PRESETS)}, not {preset!r}")
+    p = PRESETS[preset]
+    multiple = 2 ** (len(p["channel_mult"]) - 1)
+    config = dict(channels=p["channels"], channel_mult=list(p["channel_mult"]), blocks=p["blocks"],
+                  attention_levels=list(p["attention_levels"]), steps=100, max_sigma=50.0,
+                  canvas_height=p["canvas_height"], multiple=max(8, multiple), max_width=8 * p["canvas_height"],
+                  degradation=DEGRADATION_RANGES)
+    recipe = Recipe(method="irsde", preset=preset, config=config, steps=steps or p["steps_train"],
+                    batch_size=p["batch_size"], crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed,
+                    warmup=100, grad_clip=1.0, ema=0.999 if preset == "compact" else 0.9999)
+    return IRSDETrainer(recipe)

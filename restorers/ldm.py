@@ -1,0 +1,210 @@
+"""LDM: latent diffusion (Rombach et al., CVPR 2022) trained as a low-light restorer.
+
+Stage 1, autoencoder: a KL-regularized convolutional autoencoder with downsampling f = 4
+(a 32 x W crop becomes a 4-channel 8 x W/4 latent), trained on clean crops with
+L1 + ST-LPIPS reconstruction loss and a tiny KL weight (1e-6). No patch discriminator: on
+CPU-sized training budgets it did not pay for its cost. After stage 1, latents are scaled to
+unit variance by a factor measured on training crops (LDM's scale_factor).
+
+Stage 2, diffusion: an epsilon-predicting U-Net on latents, conditioned by concatenating the
+latent of the degraded image (encoder mean, same scale factor). Schedule: beta linear in
+sqrt(beta) from 0.0015 to 0.0195, T = 1000. Sampling: DDIM with configurable steps and eta,
+from pure noise to the clean latent, then the decoder.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import RestorerError
+from .diffusion.canvas import draw_noise, restore_on_canvases, working_size
+from .diffusion.samplers import ddim, spaced_timesteps
+from .diffusion.schedules import alpha_bars, sqrt_linear_betas
+from .diffusion.unet import UNet, _groups
+from .learned import LearnedRestorer
+from .registry import register
+from .training import DEGRADATION_RANGES, Recipe
+
+TRAINABLE = ["ldm"]
+
+
+class Block(nn.Module):
+    """Residual block without time embedding (GroupNorm, SiLU, conv, twice)."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.GroupNorm(_groups(cin), cin), nn.SiLU(), nn.Conv2d(cin, cout, 3, padding=1),
+                                  nn.GroupNorm(_groups(cout), cout), nn.SiLU(), nn.Conv2d(cout, cout, 3, padding=1))
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x):
+        return self.skip(x) + self.body(x)
+
+
+class Autoencoder(nn.Module):
+    """KL autoencoder, f = 4. ``encode`` returns (mean, logvar) of the latent."""
+
+    def __init__(self, channels: int = 32, latent_channels: int = 4):
+        super().__init__()
+        c = channels
+        self.encoder = nn.Sequential(
+            nn.Conv2d(3, c, 3, padding=1), Block(c, c), nn.Conv2d(c, c, 3, stride=2, padding=1),
+            Block(c, 2 * c), nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), Block(2 * c, 2 * c),
+            nn.GroupNorm(_groups(2 * c), 2 * c), nn.SiLU(), nn.Conv2d(2 * c, 2 * latent_channels, 3, padding=1))
+        self.decoder = nn.Sequential(
+            nn.Conv2d(latent_channels, 2 * c, 3, padding=1), Block(2 * c, 2 * c),
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(2 * c, 2 * c, 3, padding=1), Block(2 * c, c),
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, c, 3, padding=1), Block(c, c),
+            nn.GroupNorm(_groups(c), c), nn.SiLU(), nn.Conv2d(c, 3, 3, padding=1))
+        self.register_buffer("scale_factor", torch.ones(()))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.encoder(x * 2 - 1).chunk(2, dim=1)
+        return mean, logvar.clamp(-30, 20)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return (self.decoder(z) + 1) / 2
+
+    def latent(self, x: torch.Tensor) -> torch.Tensor:
+        """Scaled encoder mean: the diffusion model's space."""
+        return self.encode(x)[0] * self.scale_factor
+
+    def image(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decode(z / self.scale_factor).clamp(0, 1)
+
+
+class LatentDiffusion(nn.Module):
+    def __init__(self, config: dict):
+        super().__init__()
+        zc = config["latent_channels"]
+        self.autoencoder = Autoencoder(config["ae_channels"], zc)
+        self.unet = UNet(2 * zc, zc, config["channels"], tuple(config["channel_mult"]), config["blocks"],
+                         tuple(config["attention_levels"]))
+
+
+def schedule(config: dict) -> torch.Tensor:
+    return alpha_bars(sqrt_linear_betas(config["timesteps"], config["beta_start"], config["beta_end"]))
+
+
+@register("ldm", family="diffusion", description="Latent diffusion: KL autoencoder (f=4) + conditional latent U-Net, DDIM")
+class LDM(LearnedRestorer):
+    name = "ldm"
+    family = "diffusion"
+    description = "latent diffusion"
+    training_data = "train splits + synth, paired (clean, degraded)"
+
+    def __init__(self, device="cpu", preset=None, checkpoint=None, variant=None, steps: int | None = None,
+                 eta: float | None = None):
+        super().__init__(device, preset, checkpoint, variant)
+        c = self.meta["config"]
+        self.abar = schedule(c)
+        self.steps = steps or c["sampling_steps"]
+        self.eta = c["sampling_eta"] if eta is None else eta
+        self.nfe = self.steps
+
+    def build(self, config: dict) -> nn.Module:
+        return LatentDiffusion(config)
+
+    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
+        return torch.stack(self.restore_many(list(x), seeds))
+
+    @torch.no_grad()
+    def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
+        c = self.meta["config"]
+        ae, unet = self.net.autoencoder, self.net.unet
+
+        def run(dark: torch.Tensor, generators) -> torch.Tensor:
+            cond = ae.latent(dark)
+            shape = cond.shape[1:]
+            z = draw_noise(generators, shape, self.device)
+            eps_model = lambda z_t, t: unet(torch.cat([z_t, cond], 1), torch.full((len(z_t),), float(t), device=z_t.device))
+            z0 = ddim(eps_model, z, self.abar, spaced_timesteps(c["timesteps"], self.steps), self.eta,
+                      noise=lambda k: draw_noise(generators, shape, self.device))
+            return ae.image(z0)
+
+        size_of = lambda h, w: working_size(h, w, c["canvas_height"], c["multiple"], c["max_width"])
+        return restore_on_canvases(images, seeds, size_of, run, self.device, max_batch)
+
+
+class LDMTrainer:
+    def __init__(self, recipe: Recipe):
+        self.recipe = recipe
+        self.config = recipe.config
+        self.net = LatentDiffusion(self.config)
+        self.abar = schedule(self.config)
+        self.lpips = None
+
+    def modules(self) -> nn.Module:
+        return self.net
+
+    def parameters(self, stage: str):
+        return self.net.autoencoder.parameters() if stage == "autoencoder" else self.net.unet.parameters()
+
+    def prepare(self, batches, stage: str) -> None:
+        if stage == "diffusion":  # LDM's scale factor: unit-variance latents of clean crops
+            with torch.no_grad():
+                ae = self.net.autoencoder
+                ae.scale_factor.fill_(1.0)
+                latents = torch.cat([ae.encode(batches(k)[0])[0] for k in range(8)])
+                ae.scale_factor.fill_(float(1.0 / latents.std()))
+
+    def loss(self, clean, degraded, generator, stage):
+        c = self.config
+        ae = self.net.autoencoder
+        if stage == "autoencoder":
+            if self.lpips is None:
+                from .perceptual import load_stlpips
+
+                self.lpips = load_stlpips()
+            self.lpips.to(clean.device)
+            mean, logvar = ae.encode(clean)
+            z = mean + (0.5 * logvar).exp() * torch.randn(mean.shape, generator=generator, device=mean.device)
+            recon = ae.decode(z)
+            l1 = F.l1_loss(recon, clean)
+            perceptual = self.lpips(recon.clamp(0, 1), clean, normalize=True).mean()
+            kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).sum(dim=(1, 2, 3)).mean()
+            loss = l1 + c["lpips_weight"] * perceptual + c["kl_weight"] * kl
+            return loss, {"l1": float(l1), "lpips": float(perceptual), "kl": float(kl)}
+        with torch.no_grad():
+            z0, cond = ae.latent(clean), ae.latent(degraded)
+        t = torch.randint(1, c["timesteps"] + 1, (len(z0),), generator=generator, device=z0.device)
+        a = self.abar.to(z0.device)[t].float().view(-1, 1, 1, 1)
+        eps = torch.randn(z0.shape, generator=generator, device=z0.device)
+        eps_hat = self.net.unet(torch.cat([a.sqrt() * z0 + (1 - a).sqrt() * eps, cond], 1), t.float())
+        return F.mse_loss(eps_hat, eps), {}
+
+    def shipped_state(self) -> dict:
+        return self.net.state_dict()
+
+
+PRESETS = {
+    "compact": dict(ae_channels=32, channels=64, channel_mult=(1, 2), blocks=1, attention_levels=(1,),
+                    canvas_height=32, batch_size=16, crop=(32, 128), lr=2e-4,
+                    stage_steps={"autoencoder": 1500, "diffusion": 3000}, sampling_steps=20),
+    "paper": dict(ae_channels=128, channels=192, channel_mult=(1, 2, 3, 4), blocks=2, attention_levels=(2, 3),
+                  canvas_height=128, batch_size=16, crop=(128, 256), lr=1e-4,
+                  stage_steps={"autoencoder": 100000, "diffusion": 200000}, sampling_steps=50),
+}
+
+
+def make_trainer(method: str, preset: str, steps: int | None = None, seed: int | None = None) -> LDMTrainer:
+    if preset not in PRESETS:
+        raise RestorerError(f"ldm has presets {', '.join(PRESETS)}, not {preset!r}")
+    p = PRESETS[preset]
+    unet_multiple = 2 ** (len(p["channel_mult"]) - 1)
+    config = dict(ae_channels=p["ae_channels"], latent_channels=4, channels=p["channels"],
+                  channel_mult=list(p["channel_mult"]), blocks=p["blocks"], attention_levels=list(p["attention_levels"]),
+                  timesteps=1000, beta_start=0.0015, beta_end=0.0195, sampling_steps=p["sampling_steps"],
+                  sampling_eta=0.0, lpips_weight=1.0, kl_weight=1e-6, canvas_height=p["canvas_height"],
+                  multiple=4 * unet_multiple, max_width=8 * p["canvas_height"], degradation=DEGRADATION_RANGES)
+    stage_steps = dict(p["stage_steps"])
+    if steps:
+        stage_steps = {k: steps for k in stage_steps}
+    recipe = Recipe(method="ldm", preset=preset, config=config, steps=max(stage_steps.values()),
+                    batch_size=p["batch_size"], crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed,
+                    stages=("autoencoder", "diffusion"), stage_steps=stage_steps, warmup=100, grad_clip=1.0,
+                    ema=None)
+    return LDMTrainer(recipe)

@@ -1,0 +1,93 @@
+"""What a learned method provides for training; the loop itself is ``benchmark.training``.
+
+Every method module exposes ``make_trainer(preset, **overrides) -> Trainer``. The loop feeds it
+paired batches (clean, degraded) built the same way for every method, so the comparison is fair:
+same data, same degradation ranges, a recorded budget.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol
+
+import torch
+from torch import nn
+
+from .base import RestorerError
+
+# Shared by every learned method (DESIGN section 7): clean crops from the train splits plus synth
+# renders, degraded on the fly by the `did` model with (b, sigma) covering the evaluation grid.
+TRAIN_SETS = ("iiit5k_train", "svt_train", "ic15_train")
+DEGRADATION_RANGES = {
+    "model": "did",
+    "brightness": (0.07, 0.6),  # uniform; the grid spans 0.1 .. 0.5
+    "noise_only_fraction": 0.1,  # of batches' samples at b = 1 (the --grid noise sweep)
+    "noise": (0.0, 0.45),  # uniform; the grid spans 0 .. 0.4
+}
+
+
+@dataclass
+class Recipe:
+    method: str
+    preset: str
+    config: dict  # architecture and method hyperparameters; stored in the checkpoint
+    steps: int
+    batch_size: int
+    crop: tuple[int, int]  # (height, width) of the training crops
+    lr: float
+    seed: int = 0
+    supervised: bool = True  # False: the loss sees only the degraded images (SCI)
+    stages: tuple[str, ...] = ("main",)
+    stage_steps: dict = field(default_factory=dict)  # per-stage step counts when they differ
+    warmup: int = 100
+    grad_clip: float | None = 1.0
+    ema: float | None = None
+    checkpoint_every: int = 250
+    synth_count: int = 2000  # synth renders added to the real train splits
+
+    def steps_for(self, stage: str) -> int:
+        return int(self.stage_steps.get(stage, self.steps))
+
+
+class Trainer(Protocol):
+    recipe: Recipe
+
+    def modules(self) -> nn.Module:
+        """Everything whose state the periodic checkpoints hold."""
+
+    def parameters(self, stage: str) -> Iterable[torch.Tensor]:
+        """Parameters optimized in ``stage``."""
+
+    def loss(self, clean: torch.Tensor, degraded: torch.Tensor, generator: torch.Generator,
+             stage: str) -> tuple[torch.Tensor, dict]:
+        """Scalar loss and floats to log for one batch of images in [0, 1]."""
+
+    def shipped_state(self) -> dict:
+        """The state dict the restorer loads at test time (EMA weights where used)."""
+
+    # Optional: ``prepare(batches, stage)`` runs before step 0 of a fresh stage, with
+    # ``batches(k) -> (clean, degraded)`` giving fixed batches (e.g. for normalization statistics).
+
+
+METHODS = {"sci": "restorers.sci", "did": "restorers.did", "irsde": "restorers.irsde", "dtdm": "restorers.dtdm",
+           "ldm": "restorers.ldm"}
+
+
+def make_trainer(method: str, preset: str, **overrides) -> Trainer:
+    """The trainer of a learned method (an ablation name like ``did-no-lpips`` included)."""
+    base = method.split("-", 1)[0]
+    if base not in METHODS:
+        raise RestorerError(f"{method!r} is not trainable; trainable: {', '.join(trainable_names())}")
+    module = importlib.import_module(METHODS[base])
+    return module.make_trainer(method, preset, **overrides)
+
+
+def trainable_names() -> list[str]:
+    names = []
+    for base, module_name in METHODS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        names.extend(getattr(module, "TRAINABLE", [base]))
+    return names

@@ -1,0 +1,169 @@
+"""DiD's mathematics, tested apart from training."""
+import numpy as np
+import pytest
+import torch
+
+from restorers import did
+from restorers.diffusion.canvas import resize, tile, untile
+from restorers.diffusion.samplers import edm_heun
+from restorers.diffusion.schedules import karras_sigmas
+
+
+def test_karras_sigmas():
+    t = karras_sigmas(18, 0.002, 80.0, 7.0)
+    assert len(t) == 19 and t[0] == pytest.approx(80.0) and t[17] == pytest.approx(0.002) and t[18] == 0
+    assert torch.all(t[:-1] > t[1:])
+    # eq. 5 at i = 9 by hand
+    expected = (80 ** (1 / 7) + 9 / 17 * (0.002 ** (1 / 7) - 80 ** (1 / 7))) ** 7
+    assert float(t[9]) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("mu,s", [(0.3, 0.5), (-1.0, 0.2)])
+def test_heun_with_oracle_denoiser_reaches_the_data_distribution(mu, s):
+    # data ~ N(mu, s^2) per pixel; the exact denoiser is the posterior mean E[y | y + sigma n].
+    oracle = lambda x, sigma: mu + s ** 2 / (s ** 2 + sigma ** 2) * (x - mu)
+    sigmas = karras_sigmas(18, 0.002, 80.0, 7.0)
+    x0 = torch.randn(20_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * float(sigmas[0])
+    calls = []
+    out = edm_heun(lambda x, t: calls.append(t) or oracle(x, t), x0, sigmas)
+    assert len(calls) == 2 * 18 - 1  # 35 network evaluations
+    # the sample follows the data distribution N(mu, s^2) ...
+    assert float(out.mean()) == pytest.approx(mu, abs=0.02)
+    assert float(out.std()) == pytest.approx(s, rel=0.1)  # 18 steps: <10% discretization error
+    # ... because the sampler integrates the probability-flow ODE, whose exact solution for Gaussian
+    # data keeps (x - mu) / sqrt(s^2 + t^2) constant: compare sample by sample.
+    # The numerical solution is then the exact one times a gain that tends to 1 with more steps.
+    exact = mu + (x0 - mu) * s / (s ** 2 + float(sigmas[0]) ** 2) ** 0.5
+    gain = (out - mu) / (exact - mu)
+    assert float(gain.max() - gain.min()) < 1e-9 and abs(float(gain[0]) - 1) < 0.1
+    fine = edm_heun(oracle, x0, karras_sigmas(200, 0.002, 80.0, 7.0))
+    fine_gain = (fine - mu) / (exact - mu)
+    assert abs(float(fine_gain[0]) - 1) < 1e-3 and abs(float(fine_gain[0]) - 1) < abs(float(gain[0]) - 1) / 20
+
+
+def test_heun_is_exact_for_a_point_mass():
+    # data = a single point: the probability-flow ODE carries every start to it.
+    point = torch.tensor([0.25, -0.5])
+    out = edm_heun(lambda x, t: point.expand_as(x), torch.randn(4, 2, dtype=torch.float64) * 80,
+                   karras_sigmas(18))
+    assert torch.allclose(out, point.expand(4, 2).double(), atol=1e-12)
+
+
+def test_tail_normalization_round_trips():
+    norm = did.Normalization("tail")
+    g = torch.Generator().manual_seed(1)
+    light, dark = torch.rand(8, 3, 16, 16, generator=g), torch.rand(8, 3, 16, 16, generator=g) * 0.3
+    norm.fit(light, dark)
+    x = torch.rand(4, 3, 20, 30, generator=g, dtype=torch.float64)
+    norm64 = norm.double()
+    for role in ("light", "dark"):
+        assert torch.allclose(norm64.inverse(norm64(x, role), role), x, atol=1e-12)
+    x32 = x.float()
+    assert torch.allclose(norm.float().inverse(norm.float()(x32, "dark"), "dark"), x32, atol=2e-6)
+
+
+def test_tail_normalization_statistics():
+    norm = did.Normalization("tail")
+    g = torch.Generator().manual_seed(2)
+    light = torch.rand(16, 3, 32, 32, generator=g)
+    norm.fit(light, light * 0.2)
+    z = norm(light, "light")
+    assert torch.allclose(z.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5)
+    assert torch.allclose(z.std(dim=(0, 2, 3)), torch.full((3,), 0.5), atol=1e-4)  # z-score / 2
+    # by hand for one value: linearize, 4th root, z-score, / 2
+    v = torch.tensor(0.5)
+    lin = ((0.5 + 0.055) / 1.055) ** 2.4
+    expected = (lin ** 0.25 - norm.mean[0, 0]) / norm.std[0, 0] / 2
+    assert float(norm(v.view(1, 1, 1, 1).expand(1, 3, 1, 1), "light")[0, 0]) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_plain_normalization():
+    norm = did.Normalization("plain")
+    x = torch.rand(2, 3, 4, 4)
+    assert torch.allclose(norm(x), x * 2 - 1) and torch.allclose(norm.inverse(norm(x)), x)
+
+
+def test_ilvr_keeps_exactly_the_reference_low_frequencies():
+    g = torch.Generator().manual_seed(3)
+    x, ref = torch.randn(5, 3, 32, 32, generator=g), torch.randn(5, 3, 32, 32, generator=g)
+    for factor in (2, 4):
+        out = did.ilvr(x, ref, factor)
+        assert torch.allclose(did.low_pass(out, factor), did.low_pass(ref, factor), atol=1e-6)
+        assert torch.allclose(out - did.low_pass(out, factor), x - did.low_pass(x, factor), atol=1e-6)
+        assert torch.allclose(did.low_pass(did.low_pass(x, factor), factor), did.low_pass(x, factor), atol=1e-6)
+
+
+def test_tiling_is_exact_and_row_major():
+    x = torch.randn(2, 3, 64, 96)
+    patches = tile(x, 32)
+    assert patches.shape == (2 * 2 * 3, 3, 32, 32)
+    assert torch.equal(patches[4], x[0, :, 32:64, 32:64])  # image 0, row 1, column 1
+    assert torch.equal(patches[6], x[1, :, 0:32, 0:32])
+    assert torch.equal(untile(patches, 2, 64, 96), x)
+    with pytest.raises(ValueError):
+        tile(torch.zeros(1, 3, 40, 64), 32)
+
+
+@pytest.mark.parametrize("h,w,expected", [(40, 40, [(32, 32), (32, 32), (64, 64)]),
+                                          (50, 150, [(32, 32), (32, 96), (64, 192)]),
+                                          (20, 400, [(32, 32), (32, 192), (64, 384)])])
+def test_scale_ladder_keeps_aspect_in_whole_squares(h, w, expected):
+    assert [did.canvas(s, h, w, 32, 6) for s in range(3)] == expected
+
+
+def tiny_config(**change):
+    config = did.variant_config("did", "compact")
+    config.update(channels=8, channel_mult=[1, 2], attention_levels=[1], lpips_weight=0.0, cond_noise=0.0)
+    config.update(change)
+    return config
+
+
+def test_training_conditions_have_the_specified_content():
+    from restorers.training import Recipe
+
+    config = tiny_config()
+    trainer = did.DiDTrainer(Recipe("did", "compact", config, 1, 8, (64, 384), 1e-3))
+    g = torch.Generator().manual_seed(5)
+    clean, dark = torch.rand(12, 3, 64, 384, generator=g), torch.rand(12, 3, 64, 384, generator=g) * 0.3
+    trainer.net.normalization.fit(clean, dark)
+    norm = trainer.net.normalization
+    gen = torch.Generator().manual_seed(7)
+    targets, conds, scales = trainer.training_patches(clean, dark, gen)
+    assert targets.shape == (12, 3, 32, 32) and conds.shape == (12, 9, 32, 32)
+    assert set(scales.tolist()) <= {0, 1, 2}
+    seen = set()
+    for i, (x0, width, s, py, px) in enumerate(trainer.last_windows):
+        assert s == int(scales[i])
+        seen.add(s)
+        y_full, x_full = clean[i:i + 1, :, :, x0:x0 + width], dark[i:i + 1, :, :, x0:x0 + width]
+        cv = did.canvas(s, 64, width, 32, 6)
+        window = (..., slice(py, py + 32), slice(px, px + 32))
+        c_x = norm(resize(x_full, cv), "dark")[window]
+        assert torch.equal(targets[i:i + 1], norm(resize(y_full, cv), "light")[window])
+        if s == 0:  # the whole crop as one 32x32 patch, conditioned on [dark, dark, dark]
+            assert cv == (32, 32) and (py, px) == (0, 0)
+            expected = torch.cat([c_x, c_x, c_x], 1)
+        else:  # [dark at s, light at s-1 upsampled, light at 0 upsampled]
+            prev = did.canvas(s - 1, 64, width, 32, 6)
+            c_y1 = resize(norm(resize(y_full, prev), "light"), cv)[window]
+            c_y2 = resize(norm(resize(y_full, (32, 32)), "light"), cv)[window]
+            expected = torch.cat([c_x, c_y1, c_y2], 1)
+        assert torch.allclose(conds[i:i + 1], expected, atol=1e-6)
+    assert seen == {0, 1, 2}
+
+
+def test_conditioning_noise_and_no_cy2():
+    from restorers.training import Recipe
+
+    g = torch.Generator().manual_seed(5)
+    clean, dark = torch.rand(16, 3, 64, 384, generator=g), torch.rand(16, 3, 64, 384, generator=g) * 0.3
+    for change, channels in (({"use_cy2": False}, 6), ({"cond_noise": 0.1}, 9)):
+        trainer = did.DiDTrainer(Recipe("did", "compact", tiny_config(**change), 1, 8, (64, 384), 1e-3))
+        trainer.net.normalization.fit(clean, dark)
+        targets, conds, scales = trainer.training_patches(clean, dark, torch.Generator().manual_seed(3))
+        assert conds.shape[1] == channels
+        if change.get("cond_noise"):
+            # at scale >= 1 the light conditions differ from their noise-free version by eta ~ N(0, 0.1^2)
+            higher = conds[scales > 0][:, 3:]
+            smooth = did.low_pass(higher, 4)
+            assert 0.05 < float((higher - smooth).std()) < 0.2

@@ -1,0 +1,77 @@
+"""IR-SDE's mathematics, tested apart from training."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import minimize_scalar
+
+from restorers.diffusion.schedules import cosine_thetas
+from restorers.irsde import MeanRevertingSDE
+
+
+@pytest.fixture(scope="module")
+def sde():
+    return MeanRevertingSDE(100, 50 / 255)
+
+
+def test_schedule_reverts_the_mean(sde):
+    assert sde.theta[0] == 0 and torch.all(sde.theta[1:] > 0)
+    assert math.exp(-float(sde.theta_bar[-1])) == pytest.approx(0.01, rel=1e-9)
+    assert torch.allclose(sde.sigma ** 2, 2 * sde.lam ** 2 * sde.theta)
+    # cosine schedule by hand for i = 1: 1 - f(1) / f(0), f(u) = cos((u / 102 + s) / (1 + s) pi / 2)^2
+    f = lambda u: math.cos((u / 102 + 0.008) / 1.008 * math.pi / 2) ** 2
+    assert float(cosine_thetas(100)[1]) == pytest.approx(1 - f(1) / f(0), rel=1e-12)
+
+
+def test_closed_form_marginal_matches_euler_maruyama(sde):
+    # simulate dx = theta_i (mu - x) dt + sigma_i dw with 20 sub-steps per step, many paths
+    g = torch.Generator().manual_seed(0)
+    x0, mu, n, sub = 0.8, 0.1, 20_000, 20
+    x = torch.full((n,), x0, dtype=torch.float64)
+    checks = {10: None, 40: None, 100: None}
+    h = sde.dt / sub
+    for i in range(1, sde.T + 1):
+        theta, sigma = float(sde.theta[i]), float(sde.sigma[i])
+        for _ in range(sub):
+            x = x + theta * (mu - x) * h + sigma * math.sqrt(h) * torch.randn(n, generator=g, dtype=torch.float64)
+        if i in checks:
+            checks[i] = (float(x.mean()), float(x.var()))
+    for i, (mean, var) in checks.items():
+        m = float(sde.mean(torch.tensor(x0, dtype=torch.float64), torch.tensor(mu, dtype=torch.float64), i))
+        v = float(sde.variance(i))
+        assert mean == pytest.approx(m, abs=4 * math.sqrt(v / n) + 1e-4)
+        assert var == pytest.approx(v, rel=0.05)
+    assert checks[100][1] == pytest.approx(sde.lam ** 2, rel=0.05)  # stationary variance lambda^2
+
+
+@pytest.mark.parametrize("i", [1, 2, 17, 60, 100])
+def test_optimal_previous_state_is_the_posterior_mode(sde, i):
+    x0, mu, xi = 0.7, 0.15, 0.42
+    ts = float(sde.theta_step[i])
+    prev_mean = lambda x: mu + (x - mu) * math.exp(-ts)  # p(x_i | x_{i-1})
+    transition_var = sde.lam ** 2 * (1 - math.exp(-2 * ts))
+    m_prev = float(sde.mean(torch.tensor(x0, dtype=torch.float64), torch.tensor(mu, dtype=torch.float64), i - 1))
+    v_prev = float(sde.variance(i - 1))
+
+    def neg_log_posterior(x):
+        value = (xi - prev_mean(x)) ** 2 / (2 * transition_var)
+        if v_prev > 0:
+            value += (x - m_prev) ** 2 / (2 * v_prev)
+        return value
+
+    if v_prev == 0:  # i = 1: x_0 is known, the posterior is a point mass at x_0
+        mode = x0
+    else:
+        mode = minimize_scalar(neg_log_posterior, bracket=(-2, 2), tol=1e-12).x
+    formula = float(sde.optimal_previous(torch.tensor(xi, dtype=torch.float64), torch.tensor(x0, dtype=torch.float64),
+                                         torch.tensor(mu, dtype=torch.float64), i))
+    assert formula == pytest.approx(mode, abs=1e-6)
+
+
+def test_per_sample_indexing_matches_scalar(sde):
+    x0, mu = torch.rand(3, 3, 4, 4, dtype=torch.float64), torch.rand(3, 3, 4, 4, dtype=torch.float64)
+    i = torch.tensor([1, 50, 100])
+    batched = sde.mean(x0, mu, i)
+    for k in range(3):
+        assert torch.allclose(batched[k], sde.mean(x0[k], mu[k], int(i[k])))
