@@ -106,13 +106,19 @@ def _state_path(out: str, stage: str) -> str:
 
 def train(method: str, preset: str = "compact", data_root: str | None = None, steps: int | None = None,
           device: str = "auto", out: str | None = None, resume: bool = False, seed: int | None = None,
-          stage: str | None = None, install: bool = False, progress: bool = True, log=print) -> dict:
+          stage: str | None = None, install: bool = False, progress: bool = True, log=print,
+          synth_count: int | None = None, checkpoint_every: int | None = None) -> dict:
     """Train, write ``<out>/<method>-<preset>.pt/.json`` and return the checkpoint metadata."""
+    torch.manual_seed(stable_seed("init", method, 0 if seed is None else seed))  # weight initialisation
     try:
         trainer: Trainer = make_trainer(method, preset, steps=steps, seed=seed)
     except RestorerError as e:
         raise BenchmarkError(str(e)) from None
     recipe = trainer.recipe
+    if synth_count is not None:
+        recipe.synth_count = synth_count
+    if checkpoint_every is not None:
+        recipe.checkpoint_every = checkpoint_every
     device = resolve_device(device)
     torch.set_flush_denormal(True)  # tiny exp() weights would otherwise slow CPU arithmetic ~10x
     out = os.path.abspath(out or os.path.join("training", f"{method}-{preset}"))

@@ -59,7 +59,9 @@ def save_checkpoint(path: str, state_dict: dict, meta: dict, half: bool = True) 
     meta = dict(meta)
     meta["parameters"] = int(sum(v.numel() for v in tensors.values() if v.is_floating_point()))
     meta["storage"] = "fp16" if half else "fp32"
-    _atomic(path, lambda tmp: torch.save({"state_dict": tensors, "meta": meta}, tmp))
+    # metadata travels as JSON text so that the file loads with torch.load(weights_only=True)
+    meta = json.loads(json.dumps(meta, default=str))
+    _atomic(path, lambda tmp: torch.save({"state_dict": tensors, "meta_json": json.dumps(meta)}, tmp))
     meta["sha256"] = sha256_file(path)
     meta["file"] = os.path.basename(path)
     _atomic(os.path.splitext(path)[0] + ".json",

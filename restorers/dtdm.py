@@ -170,8 +170,8 @@ class DTDMTrainer:
 
 
 PRESETS = {
-    "compact": dict(channels=32, channel_mult=(1, 2, 2), blocks=1, attention_levels=(2,), canvas_height=32,
-                    steps_train=2500, batch_size=16, crop=(32, 128), lr=2e-4, sampling_steps=10),
+    "compact": dict(channels=24, channel_mult=(1, 2, 2), blocks=1, attention_levels=(2,), canvas_height=32,
+                    steps_train=2000, batch_size=16, crop=(32, 128), lr=3e-4, sampling_steps=10),
     "paper": dict(channels=64, channel_mult=(1, 2, 4, 4), blocks=2, attention_levels=(3,), canvas_height=128,
                   steps_train=200000, batch_size=16, crop=(128, 256), lr=1e-4, sampling_steps=20),
 }

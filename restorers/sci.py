@@ -114,6 +114,7 @@ class SCI(LearnedRestorer):
     def build(self, config: dict) -> nn.Module:
         return IlluminationNet(config["layers"], config["channels"])
 
+    @torch.no_grad()
     def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
         check_batch(x)
         return enhance(self.net, x.to(self.device))

@@ -1,0 +1,107 @@
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.errors import BenchmarkError
+from benchmark.training import PairedData, train
+from restorers import RestorerError
+from restorers.checkpoints import load_checkpoint, save_checkpoint
+from restorers.sci import SCI
+
+FAST = dict(data_root=None, device="cpu", progress=False, synth_count=24, log=lambda *a: None)
+
+
+def weights(out):
+    return torch.load(os.path.join(out, "sci-compact.pt"), weights_only=True)["state_dict"]
+
+
+def test_same_seed_same_weights_and_metadata(tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
+    a = train("sci", steps=4, out=str(tmp_path / "a"), **FAST)
+    b = train("sci", steps=4, out=str(tmp_path / "b"), **FAST)
+    c = train("sci", steps=4, out=str(tmp_path / "c"), seed=1, **FAST)
+    wa, wb, wc = weights(tmp_path / "a"), weights(tmp_path / "b"), weights(tmp_path / "c")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert any(not torch.equal(wa[k], wc[k]) for k in wa)
+    for key in ("method", "preset", "config", "training_data", "degradation", "steps", "seed", "final_loss",
+                "train_seconds", "code_version", "sha256", "parameters"):
+        assert key in a, key
+    assert a["method"] == "sci" and a["steps"] == 4 and a["seed"] == 0 and a["training_data"] == {"synth(seed=1)": 24}
+    sidecar = json.load(open(tmp_path / "a" / "sci-compact.json"))
+    assert sidecar["sha256"] == a["sha256"]
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
+    train("sci", steps=6, out=str(tmp_path / "full"), **FAST)
+
+    from restorers import sci
+
+    calls = {"n": 0}
+    original = sci.SCITrainer.loss
+
+    def interrupt_at_step_5(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(sci.SCITrainer, "loss", interrupt_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        train("sci", steps=6, out=str(tmp_path / "resumed"), checkpoint_every=2, **FAST)
+    calls["n"] = -100
+    train("sci", steps=6, out=str(tmp_path / "resumed"), resume=True, checkpoint_every=2, **FAST)
+    assert calls["n"] == -100 + 2  # steps 5 and 6 recomputed (the checkpoint at step 4 was kept)
+    full, resumed = weights(tmp_path / "full"), weights(tmp_path / "resumed")
+    assert all(torch.equal(full[k], resumed[k]) for k in full)
+
+
+def test_paired_data_is_reproducible_and_in_range(monkeypatch):
+    monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
+    data = PairedData(None, (32, 128), 10, seed=0, log=lambda *a: None)
+    c1, d1 = data.batch(7, 4)
+    c2, d2 = data.batch(7, 4)
+    assert torch.equal(c1, c2) and torch.equal(d1, d2)
+    assert c1.shape == d1.shape == (4, 3, 32, 128)
+    assert 0 <= float(d1.min()) and float(d1.max()) <= 1
+    assert not torch.equal(data.batch(8, 4)[0], c1)
+    assert float(d1.mean()) < float(c1.mean())  # darkened on average
+
+
+def test_untrainable_and_unknown_preset():
+    with pytest.raises(BenchmarkError, match="not trainable"):
+        train("clahe", steps=1, **FAST)
+    with pytest.raises(BenchmarkError, match="presets"):
+        train("sci", preset="huge", steps=1, **FAST)
+
+
+def test_checkpoint_errors_say_how_to_fix(tmp_path):
+    with pytest.raises(RestorerError, match="python -m benchmark train sci --preset compact"):
+        load_checkpoint("sci", "compact", str(tmp_path / "missing.pt"))
+    path = str(tmp_path / "sci-compact.pt")
+    save_checkpoint(path, {"w": torch.ones(3)}, {"method": "sci", "config": {}})
+    state, meta = load_checkpoint("sci", "compact", path)
+    assert torch.equal(state["w"], torch.ones(3)) and meta["storage"] == "fp16"
+    with pytest.raises(RestorerError, match="is for 'sci', not 'did'"):
+        load_checkpoint("did", "compact", path)
+    data = bytearray(open(path, "rb").read())
+    data[-10] ^= 0xFF
+    open(path, "wb").write(bytes(data))
+    with pytest.raises(RestorerError, match="corrupt"):
+        load_checkpoint("sci", "compact", path)
+    os.remove(str(tmp_path / "sci-compact.json"))
+    with pytest.raises(RestorerError, match="no metadata file"):
+        load_checkpoint("sci", "compact", path)
+
+
+def test_trained_checkpoint_loads_as_a_restorer(tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
+    train("sci", steps=2, out=str(tmp_path), **FAST)
+    restorer = SCI(checkpoint=str(tmp_path / "sci-compact.pt"))
+    x = torch.rand(2, 3, 20, 50) * 0.3
+    y = restorer.restore(x)
+    assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 1
+    assert restorer.info()["sha256"] and restorer.info()["steps"] == 2
