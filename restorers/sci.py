@@ -148,7 +148,7 @@ def smoothness_loss(guide_rgb: torch.Tensor, illumination: torch.Tensor, sigma: 
     _, _, h, w = illumination.shape
     for dy in range(-2, 3):
         for dx in range(-2, 3):
-            if dy == 0 and dx == 0:
+            if (dy == 0 and dx == 0) or abs(dy) >= h or abs(dx) >= w:
                 continue
             ys, yd = slice(max(dy, 0), h + min(dy, 0)), slice(max(-dy, 0), h + min(-dy, 0))
             xs, xd = slice(max(dx, 0), w + min(dx, 0)), slice(max(-dx, 0), w + min(-dx, 0))
