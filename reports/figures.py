@@ -72,7 +72,8 @@ def heatmaps(summary: pd.DataFrame, metric: str, recognizer: str, path: str) -> 
         return None
     cols = min(4, len(restorers))
     rows = int(np.ceil(len(restorers) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols + 0.8, 2.8 * rows + 0.4), squeeze=False,
+                             layout="constrained")
     b_values = sorted(data["brightness"].unique(), reverse=True)
     n_values = sorted(data["noise"].unique())
     for ax in axes.flat:

@@ -1,0 +1,97 @@
+"""Score history: ``python -m benchmark track RUN_DIR --history FILE``.
+
+Appends a run's headline scores (per dataset x recognizer x restorer: mean word accuracy and
+1-NED over the degraded cells, and the clean upper bound) with the code version, date and a
+hash of the settings that make two runs comparable (data, grid, protocol, recognizers, limit,
+seed, degradation model). Each score is compared with the latest earlier entry of the same
+hash and key; a drop larger than ``--threshold`` is a regression: the command names every
+regressed score and exits with status 1. Restorer checkpoints are deliberately not part of the
+hash: a retrained checkpoint that scores worse is exactly what the history must catch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+import pandas as pd
+
+from reports.tables import headline_table
+
+from .errors import BenchmarkError
+
+KEY = ["dataset", "recognizer", "restorer"]
+SCORES = ["accuracy", "ned"]
+COMPARABLE = ["datasets_loaded", "cells", "protocol", "recognizers", "limit", "seed", "model"]
+
+
+def comparable_hash(config: dict) -> str:
+    picked = {k: config.get(k) for k in COMPARABLE}
+    picked["datasets_loaded"] = {name: info.get("fingerprint") for name, info in (config.get("datasets_loaded") or {}).items()}
+    return hashlib.sha256(json.dumps(picked, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def run_entries(run_dir: str) -> pd.DataFrame:
+    summary_path = os.path.join(run_dir, "summary.csv")
+    config_path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(summary_path) or not os.path.exists(config_path):
+        raise BenchmarkError(f"{run_dir} is not a finished run folder (no summary.csv/config.json)")
+    with open(config_path) as f:
+        config = json.load(f)
+    table = headline_table(pd.read_csv(summary_path))
+    if table.empty:
+        raise BenchmarkError(f"{run_dir} has no degraded cells to track")
+    table.insert(0, "date", config.get("finished") or config.get("started") or time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    table.insert(1, "run", os.path.basename(os.path.abspath(run_dir)))
+    table.insert(2, "code_version", config.get("git_commit") or config.get("versions", {}).get("benchmark"))
+    table.insert(3, "config_hash", comparable_hash(config))
+    return table
+
+
+def compare(history: pd.DataFrame, entries: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, list[str]]:
+    """Each new score beside the latest earlier comparable one; the list of regressions."""
+    rows, regressions = [], []
+    for _, new in entries.iterrows():
+        earlier = history[(history["config_hash"] == new["config_hash"])
+                          & (history[KEY] == new[KEY].values).all(axis=1)] if not history.empty else history
+        row = {k: new[k] for k in KEY}
+        if earlier.empty:
+            rows.append({**row, "note": "first comparable entry"})
+            continue
+        previous = earlier.iloc[-1]
+        row["previous_run"] = previous["run"]
+        for score in SCORES:
+            row[f"{score}_before"], row[f"{score}_now"] = previous[score], new[score]
+            drop = float(previous[score]) - float(new[score])
+            if drop > threshold:
+                regressions.append(f"{new['dataset']}/{new['recognizer']}/{new['restorer']} {score}: "
+                                   f"{previous[score]:.3f} -> {new[score]:.3f} (-{drop:.3f} > {threshold})")
+        rows.append(row)
+    return pd.DataFrame(rows), regressions
+
+
+def track(run_dir: str, history_path: str, threshold: float = 0.02) -> list[str]:
+    if threshold < 0:
+        raise BenchmarkError("--threshold must be >= 0")
+    entries = run_entries(run_dir)
+    history = pd.read_csv(history_path) if os.path.exists(history_path) and os.path.getsize(history_path) else pd.DataFrame()
+    table, regressions = compare(history, entries, threshold)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    combined = pd.concat([history, entries], ignore_index=True) if not history.empty else entries
+    os.makedirs(os.path.dirname(os.path.abspath(history_path)), exist_ok=True)
+    tmp = history_path + ".tmp"
+    combined.to_csv(tmp, index=False)
+    os.replace(tmp, history_path)
+    return regressions
+
+
+def track_command(args) -> int:
+    regressions = track(args.run_dir, args.history, args.threshold)
+    if regressions:
+        print("\nREGRESSION: scores dropped by more than the threshold:")
+        for line in regressions:
+            print("  " + line)
+        return 1
+    print(f"\nno regression beyond {args.threshold}; history: {args.history}")
+    return 0
