@@ -160,7 +160,7 @@ def cmd_list(args) -> int:
     for name, (_, text) in recognizers.RECOGNIZERS.items():
         print(f"    {name:<18} {text}")
     print("\nmetrics:")
-    for key, info in metrics.METRICS.items():
+    for info in metrics.METRICS.values():
         better = "higher" if info.higher_is_better else "lower"
         print(f"    {info.name:<18} {info.value_range:<26} {better} is better; {info.description}")
     print("\ngrid presets (--preset):")

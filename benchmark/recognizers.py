@@ -13,7 +13,6 @@ and differ between CPU and GPU.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from functools import lru_cache
@@ -21,6 +20,8 @@ from typing import Callable, Protocol
 
 import cv2
 import numpy as np
+
+from restorers.checkpoints import file_digest
 
 from .errors import BenchmarkError
 
@@ -33,11 +34,7 @@ class Recognizer(Protocol):
 
 @lru_cache(maxsize=None)
 def _md5(path: str) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, "md5")
 
 
 class EasyOCRRecognizer:

@@ -148,7 +148,7 @@ def history_figure(history: pd.DataFrame, path: str, metric: str = "accuracy") -
     fig, ax = plt.subplots(figsize=(7, 3.2))
     for (ds, rec, restorer), part in history.groupby(["dataset", "recognizer", "restorer"]):
         part = part.sort_values("date")
-        ax.plot(pd.to_datetime(part["date"]), part[metric], marker="o", ms=3, label=f"{ds}/{restorer}")
+        ax.plot(pd.to_datetime(part["date"]), part[metric], marker="o", ms=3, label=f"{ds}/{rec}/{restorer}")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric) + " (mean over degraded cells)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2, frameon=False)

@@ -64,7 +64,7 @@ def write_report(run_dir: str, history: str | None = None) -> str:
     fig_dir = os.path.join(run_dir, "figures")
     os.makedirs(fig_dir, exist_ok=True)
 
-    parts = [f"<h1>Low-light text recognition benchmark</h1>",
+    parts = ["<h1>Low-light text recognition benchmark</h1>",
              f"<p class='note'>run folder: {html.escape(run_dir)}<br>command: <code>"
              f"{html.escape(str(config.get('command', '')))}</code><br>started {config.get('started', '?')}, "
              f"code {config.get('git_commit') or config.get('versions', {}).get('benchmark', '?')}, "

@@ -33,7 +33,10 @@ class Restorer:
         self.preset = preset
 
     def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
-        raise NotImplementedError
+        if type(self).restore_many is Restorer.restore_many:
+            raise NotImplementedError(f"{type(self).__name__} implements neither restore nor restore_many")
+        check_batch(x)
+        return torch.stack(self.restore_many(list(x), seeds))
 
     def restore_many(self, images: Sequence[torch.Tensor], seeds: Sequence[int] | None = None,
                      max_batch: int = 64) -> list[torch.Tensor]:

@@ -49,9 +49,20 @@ class Identity(Restorer):
         return x.clamp(0, 1)
 
 
+class PerImage(Restorer):
+    """A restorer defined on one (H, W, 3) float image at a time (``_one``)."""
+
+    def _one(self, image: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
+        check_batch(x)
+        return from_images([self._one(img) for img in to_images(x)], x)
+
+
 @register("clahe", family="classical",
           description="global gain to the 99th brightness percentile, then CLAHE on L*; no denoising")
-class CLAHE(Restorer):
+class CLAHE(PerImage):
     family = "classical"
 
     def __init__(self, device="cpu", preset=None, clip_limit: float = 2.0):
@@ -67,14 +78,10 @@ class CLAHE(Restorer):
         lab[..., 0] = cv2.createCLAHE(clipLimit=self.clip_limit, tileGridSize=tiles[::-1]).apply(lab[..., 0])
         return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB).astype(np.float32) / 255.0
 
-    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
-        check_batch(x)
-        return from_images([self._one(img) for img in to_images(x)], x)
-
 
 @register("gain-nlm", family="classical",
           description="non-local means (strength from the estimated noise std), then global gain")
-class GainNLM(Restorer):
+class GainNLM(PerImage):
     family = "classical"
 
     def __init__(self, device="cpu", preset=None, strength: float = 1.0):
@@ -87,7 +94,3 @@ class GainNLM(Restorer):
         as_uint8 = (image * 255).round().astype(np.uint8)
         denoised = cv2.fastNlMeansDenoisingColored(as_uint8, None, h, h, 5, 15).astype(np.float32) / 255.0
         return np.clip(denoised * brightness_gain(denoised), 0, 1)
-
-    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
-        check_batch(x)
-        return from_images([self._one(img) for img in to_images(x)], x)

@@ -28,7 +28,6 @@ did-no-lpips, did-no-cy2, did-no-eta, did-per-scale (one network per scale; the 
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
@@ -239,9 +238,6 @@ class DiD(LearnedRestorer):
         info = super().info()
         info.update(steps_per_scale=self.steps, ilvr_steps=self.ilvr_steps, scales=self.meta["config"]["scales"])
         return info
-
-    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
-        return torch.stack(self.restore_many(list(x), seeds))
 
     @torch.no_grad()
     def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:

@@ -32,7 +32,6 @@ noise loss), eta linear in t, S = 250 (abar_S ~ 0.52) and K = 10 steps for the c
 """
 from __future__ import annotations
 
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -42,11 +41,11 @@ from torch import nn
 
 from .base import RestorerError
 from .classical import brightness_gain
-from .diffusion.canvas import draw_noise, restore_on_canvases, working_size
+from .diffusion.canvas import draw_noise
 from .diffusion.samplers import spaced_timesteps
 from .diffusion.schedules import alpha_bars, linear_betas
 from .diffusion.unet import UNet
-from .learned import LearnedRestorer
+from .learned import CanvasRestorer
 from .registry import register
 from .training import DEGRADATION_RANGES, Recipe
 
@@ -113,7 +112,7 @@ def make_network(config: dict) -> UNet:
 
 
 @register("dtdm", family="diffusion", description="DTDM (DiffRAW): truncated domain-transform diffusion, few steps")
-class DTDM(LearnedRestorer):
+class DTDM(CanvasRestorer):
     name = "dtdm"
     family = "diffusion"
     description = "DiffRAW's domain transform diffusion"
@@ -129,21 +128,11 @@ class DTDM(LearnedRestorer):
     def build(self, config: dict) -> nn.Module:
         return make_network(config)
 
-    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
-        return torch.stack(self.restore_many(list(x), seeds))
-
-    @torch.no_grad()
-    def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
-        c = self.meta["config"]
-
-        def run(dark: torch.Tensor, generators) -> torch.Tensor:
-            x = pre_enhance(dark)
-            z = self.process.start(x, draw_noise(generators, x.shape[1:], self.device))
-            predict = lambda z_t, t: self.net(torch.cat([z_t, x], 1), torch.full((len(x),), float(t), device=x.device))
-            return self.process.reverse(predict, x, z, self.steps)
-
-        size_of = lambda h, w: working_size(h, w, c["canvas_height"], c["multiple"], c["max_width"])
-        return restore_on_canvases(images, seeds, size_of, run, self.device, max_batch)
+    def sample(self, dark: torch.Tensor, generators) -> torch.Tensor:
+        x = pre_enhance(dark)
+        z = self.process.start(x, draw_noise(generators, x.shape[1:], self.device))
+        predict = lambda z_t, t: self.net(torch.cat([z_t, x], 1), torch.full((len(x),), float(t), device=x.device))
+        return self.process.reverse(predict, x, z, self.steps)
 
 
 class DTDMTrainer:

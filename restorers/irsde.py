@@ -22,17 +22,16 @@ Images stay in [0, 1] as in the authors' code; crops are processed on a canvas o
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .base import RestorerError
-from .diffusion.canvas import draw_noise, restore_on_canvases, working_size
+from .diffusion.canvas import draw_noise
 from .diffusion.schedules import cosine_thetas
 from .diffusion.unet import UNet
-from .learned import LearnedRestorer
+from .learned import CanvasRestorer
 from .registry import register
 from .training import DEGRADATION_RANGES, Recipe
 
@@ -89,7 +88,7 @@ class MeanRevertingSDE:
 
 
 @register("irsde", family="diffusion", description="IR-SDE: mean-reverting SDE from the dark image (ICML 2023)")
-class IRSDE(LearnedRestorer):
+class IRSDE(CanvasRestorer):
     name = "irsde"
     family = "diffusion"
     description = "IR-SDE mean-reverting SDE"
@@ -104,24 +103,14 @@ class IRSDE(LearnedRestorer):
     def build(self, config: dict) -> nn.Module:
         return make_network(config)
 
-    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
-        return torch.stack(self.restore_many(list(x), seeds))
-
-    @torch.no_grad()
-    def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
-        c = self.meta["config"]
-
-        def run(mu: torch.Tensor, generators) -> torch.Tensor:
-            x = mu + self.sde.lam * draw_noise(generators, mu.shape[1:], self.device)  # x_T
-            for i in range(self.sde.T, 0, -1):
-                t = torch.full((len(mu),), float(i), device=self.device)
-                eps_hat = self.net(torch.cat([x, mu], 1), t)
-                z = draw_noise(generators, mu.shape[1:], self.device) if i > 1 else torch.zeros_like(x)
-                x = self.sde.reverse_step(x, mu, eps_hat, i, z)
-            return x
-
-        size_of = lambda h, w: working_size(h, w, c["canvas_height"], c["multiple"], c["max_width"])
-        return restore_on_canvases(images, seeds, size_of, run, self.device, max_batch)
+    def sample(self, mu: torch.Tensor, generators) -> torch.Tensor:
+        x = mu + self.sde.lam * draw_noise(generators, mu.shape[1:], self.device)  # x_T
+        for i in range(self.sde.T, 0, -1):
+            t = torch.full((len(mu),), float(i), device=self.device)
+            eps_hat = self.net(torch.cat([x, mu], 1), t)
+            z = draw_noise(generators, mu.shape[1:], self.device) if i > 1 else torch.zeros_like(x)
+            x = self.sde.reverse_step(x, mu, eps_hat, i, z)
+        return x
 
 
 def make_network(config: dict) -> UNet:

@@ -13,18 +13,17 @@ from pure noise to the clean latent, then the decoder.
 """
 from __future__ import annotations
 
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .base import RestorerError
-from .diffusion.canvas import draw_noise, restore_on_canvases, working_size
+from .diffusion.canvas import draw_noise
 from .diffusion.samplers import ddim, spaced_timesteps
 from .diffusion.schedules import alpha_bars, sqrt_linear_betas
 from .diffusion.unet import UNet, _groups
-from .learned import LearnedRestorer
+from .learned import CanvasRestorer
 from .registry import register
 from .training import DEGRADATION_RANGES, Recipe
 
@@ -90,7 +89,7 @@ def schedule(config: dict) -> torch.Tensor:
 
 
 @register("ldm", family="diffusion", description="Latent diffusion: KL autoencoder (f=4) + conditional latent U-Net, DDIM")
-class LDM(LearnedRestorer):
+class LDM(CanvasRestorer):
     name = "ldm"
     family = "diffusion"
     description = "latent diffusion"
@@ -108,25 +107,16 @@ class LDM(LearnedRestorer):
     def build(self, config: dict) -> nn.Module:
         return LatentDiffusion(config)
 
-    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
-        return torch.stack(self.restore_many(list(x), seeds))
-
-    @torch.no_grad()
-    def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
+    def sample(self, dark: torch.Tensor, generators) -> torch.Tensor:
         c = self.meta["config"]
         ae, unet = self.net.autoencoder, self.net.unet
-
-        def run(dark: torch.Tensor, generators) -> torch.Tensor:
-            cond = ae.latent(dark)
-            shape = cond.shape[1:]
-            z = draw_noise(generators, shape, self.device)
-            eps_model = lambda z_t, t: unet(torch.cat([z_t, cond], 1), torch.full((len(z_t),), float(t), device=z_t.device))
-            z0 = ddim(eps_model, z, self.abar, spaced_timesteps(c["timesteps"], self.steps), self.eta,
-                      noise=lambda k: draw_noise(generators, shape, self.device))
-            return ae.image(z0)
-
-        size_of = lambda h, w: working_size(h, w, c["canvas_height"], c["multiple"], c["max_width"])
-        return restore_on_canvases(images, seeds, size_of, run, self.device, max_batch)
+        cond = ae.latent(dark)
+        shape = cond.shape[1:]
+        eps_model = lambda z_t, t: unet(torch.cat([z_t, cond], 1), torch.full((len(z_t),), float(t), device=z_t.device))
+        z0 = ddim(eps_model, draw_noise(generators, shape, self.device), self.abar,
+                  spaced_timesteps(c["timesteps"], self.steps), self.eta,
+                  noise=lambda k: draw_noise(generators, shape, self.device))
+        return ae.image(z0)
 
 
 class LDMTrainer:

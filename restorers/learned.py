@@ -9,6 +9,7 @@ from torch import nn
 
 from .base import Restorer
 from .checkpoints import load_checkpoint, shipped_path
+from .diffusion.canvas import restore_on_canvases, working_size
 
 
 class LearnedRestorer(Restorer):
@@ -61,3 +62,18 @@ class LearnedRestorer(Restorer):
             g = torch.Generator().manual_seed(int(seed) + (0 if index is None else 1_000_003 * index))
             out[i] = torch.randn(shape, generator=g)
         return out.to(self.device)
+
+
+class CanvasRestorer(LearnedRestorer):
+    """A learned method that restores each crop on a canvas of fixed height (the config's
+    ``canvas_height``, width a multiple of ``multiple``, at most ``max_width``) and maps the
+    result back to the crop's size. Subclasses implement ``sample(batch, generators)``."""
+
+    def sample(self, batch: torch.Tensor, generators: list[torch.Generator]) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
+        c = self.meta["config"]
+        size_of = lambda h, w: working_size(h, w, c["canvas_height"], c["multiple"], c["max_width"])
+        return restore_on_canvases(images, seeds, size_of, self.sample, self.device, max_batch)

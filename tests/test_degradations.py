@@ -21,7 +21,7 @@ def reference_did(image, b, sigma, seed):
 
 @pytest.mark.parametrize("b,sigma", [(0.5, 0.05), (0.4, 0.4), (0.1, 0.2), (0.37, 0.0), (0.9, 0.15)])
 def test_did_matches_reference_bit_for_bit(synth_images, b, sigma):
-    for index, (sample_id, image, _) in enumerate(synth_images[:6]):
+    for sample_id, image, _ in synth_images[:6]:
         seed = degradation_seed(0, "synth", sample_id, Cell(b, sigma))
         ours = did(image, b, sigma, seed)
         assert ours.dtype == np.float32 and ours.shape == image.shape

@@ -1,5 +1,4 @@
 """DiD's mathematics, tested apart from training."""
-import numpy as np
 import pytest
 import torch
 

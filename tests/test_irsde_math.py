@@ -1,7 +1,6 @@
 """IR-SDE's mathematics, tested apart from training."""
 import math
 
-import numpy as np
 import pytest
 import torch
 from scipy.optimize import minimize_scalar
