@@ -119,7 +119,7 @@ def test_grid_axes_and_presets():
     assert only_n == [CLEAN, Cell(1, 0.1)]
     default = build_grid()
     assert min(c.brightness for c in default) <= 0.1  # goes darker than DiD
-    assert {0.5, 0.4} <= {c.brightness for c in default}
+    assert 0.5 in {c.brightness for c in default}
     assert min(c.noise for c in default if c.noise) == 0.05 and max(c.noise for c in default) == 0.4
 
 

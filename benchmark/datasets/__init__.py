@@ -35,7 +35,8 @@ NAMED_SETS: dict[str, str] = {
     "ic15_train": "ICDAR 2015 train, 4468 crops (training only)",
 }
 TEST_SETS = ("iiit5k", "svt", "ic13_857", "ic15", "svtp", "cute80")
-EMBEDDED = {"synth": f"embedded: {synth.SYNTH_SIZE} word crops rendered by the project (no download)"}
+EMBEDDED = {"synth": f"embedded: {synth.SYNTH_SIZE} word crops rendered by the project (no download); "
+                     f"the first {synth.DEFAULT_SAMPLES} unless --limit says otherwise"}
 
 _PRINTABLE94 = set(string.printable) - set(string.whitespace)
 PROTOCOLS = {
@@ -187,7 +188,7 @@ def load(name: str, data_root: str | None = None, protocol: str = "alnum36",
     dataset = Dataset(display, source, protocol, [])
 
     if source == "embedded":
-        count = synth.SYNTH_SIZE if limit is None else min(limit, synth.SYNTH_SIZE)
+        count = synth.DEFAULT_SAMPLES if limit is None else min(limit, synth.SYNTH_SIZE)
         for index in range(count):
             sample_id, image, label = synth.render(index, seed=0)
             dataset.samples.append(Sample(sample_id, image, label, normalize_label(label, protocol)))

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from degradations import stable_seed
 
 SYNTH_SIZE = 1000
+DEFAULT_SAMPLES = 16  # without --limit: sized so the default job (every restorer) runs on a CPU
 FONT_FILES = (
     "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
     "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSerif-Italic.ttf", "DejaVuSansMono.ttf",
