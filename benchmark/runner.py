@@ -426,6 +426,10 @@ def format_summary(summary: pd.DataFrame, value: str = "accuracy") -> str:
         table = part.pivot(index="cell", columns="restorer", values="value")
         table = table.reindex(index=list(dict.fromkeys(part["cell"])),
                               columns=list(dict.fromkeys(part["restorer"]))).fillna("")
+        degraded = part[part["cell"] != "clean"].groupby("restorer")[["accuracy", "ned"]].mean()
+        if len(part["cell"].unique()) > 2:
+            table.loc["mean (degraded)"] = [f"{degraded.loc[r, 'accuracy']:.3f} / {degraded.loc[r, 'ned']:.3f}"
+                                            if r in degraded.index else "" for r in table.columns]
         n = int(part["n"].max())
         blocks.append(f"{ds} ({n} samples), recognizer {rec}: word accuracy / 1-NED\n{table.to_string()}")
     return "\n\n".join(blocks)

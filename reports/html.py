@@ -10,7 +10,7 @@ import tempfile
 import pandas as pd
 
 from . import figures
-from .tables import cost_table, headline_table, quality_table
+from .tables import ablation_table, cost_table, headline_table, quality_table
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1200px;color:#1f2328}
@@ -63,6 +63,13 @@ def write_report(run_dir: str, history: str | None = None) -> str:
     config = json.load(open(config_path)) if os.path.exists(config_path) else {}
     fig_dir = os.path.join(run_dir, "figures")
     os.makedirs(fig_dir, exist_ok=True)
+    tables = {"headline": headline_table(summary), "quality": quality_table(summary), "cost": cost_table(summary),
+              "ablation": ablation_table(summary)}
+    table_dir = os.path.join(run_dir, "tables")
+    os.makedirs(table_dir, exist_ok=True)
+    for name, table in tables.items():
+        if not table.empty:
+            table.to_csv(os.path.join(table_dir, f"{name}.csv"), index=False)
 
     parts = ["<h1>Low-light text recognition benchmark</h1>",
              f"<p class='note'>run folder: {html.escape(run_dir)}<br>command: <code>"
@@ -72,7 +79,7 @@ def write_report(run_dir: str, history: str | None = None) -> str:
 
     recognizers = list(dict.fromkeys(summary["recognizer"]))
     parts.append("<h2>Headline: mean over degraded cells</h2>")
-    parts.append(_table(headline_table(summary), "headline-table"))
+    parts.append(_table(tables["headline"], "headline-table"))
 
     for rec in recognizers:
         parts.append(f"<h2>Accuracy and 1-NED vs noise ({html.escape(rec)})</h2>")
@@ -93,10 +100,13 @@ def write_report(run_dir: str, history: str | None = None) -> str:
     parts.append(_table(main, "main-table"))
 
     parts.append("<h2>Image quality (mean over degraded cells and datasets)</h2>")
-    parts.append(_table(quality_table(summary), "quality-table"))
+    parts.append(_table(tables["quality"], "quality-table"))
     parts.append("<h2>Cost</h2><p class='note'>seconds per image: restorer wall time only, on the device "
                  "above; NFE: network evaluations per image.</p>")
-    parts.append(_table(cost_table(summary), "cost-table", floatfmt="{:.4g}"))
+    parts.append(_table(tables["cost"], "cost-table", floatfmt="{:.4g}"))
+    if not tables["ablation"].empty:
+        parts.append("<h2>DiD ablations (mean over degraded cells and datasets)</h2>")
+        parts.append(_table(tables["ablation"], "ablation-table"))
 
     strips = []
     for dataset in dict.fromkeys(samples["dataset"]):

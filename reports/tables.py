@@ -30,3 +30,18 @@ def cost_table(summary: pd.DataFrame) -> pd.DataFrame:
     return (degraded.groupby("restorer", sort=False)
             .agg(nfe=("nfe", "first"), seconds_per_image=("seconds", "mean"), images=("n", "sum"))
             .reset_index())
+
+
+def ablation_table(summary: pd.DataFrame, full: str = "did") -> pd.DataFrame:
+    """Each DiD variant vs the full method: word accuracy and 1-NED averaged over the degraded
+    cells and datasets, and the difference to the full method (empty without variants)."""
+    degraded = summary[~is_clean(summary)]
+    variants = degraded[degraded["restorer"].str.fullmatch(rf"{full}(-.+)?")]
+    if variants.empty or full not in set(variants["restorer"]) or variants["restorer"].nunique() < 2:
+        return pd.DataFrame()
+    table = (variants.groupby(["recognizer", "restorer"], sort=False)
+             .agg(cells=("accuracy", "size"), accuracy=("accuracy", "mean"), ned=("ned", "mean")).reset_index())
+    reference = table[table["restorer"] == full].set_index("recognizer")
+    table["accuracy_vs_full"] = table["accuracy"] - table["recognizer"].map(reference["accuracy"])
+    table["ned_vs_full"] = table["ned"] - table["recognizer"].map(reference["ned"])
+    return table
