@@ -36,6 +36,15 @@ def test_bad_input_is_one_clear_line(argv, message, capsys, tmp_path):
     assert not os.path.exists(tmp_path / "out" / "summary.csv")
 
 
+def test_cuda_without_a_gpu(capsys, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["run", "--device", "cuda", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "PyTorch sees no CUDA GPU" in capsys.readouterr().err
+
+
 def test_missing_data_root_and_empty_dataset(capsys, tsv_root, monkeypatch):
     monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
     assert main(["run", "--datasets", "svt", "--quiet"]) == 2

@@ -43,3 +43,14 @@ def test_weights_md5_is_checked(monkeypatch):
 def test_unknown_recognizer():
     with pytest.raises(BenchmarkError, match="unknown recognizer 'tesseract'"):
         recognizers.create("tesseract")
+
+
+def test_ppocr_extra_reads_clean_synth(synth_images):
+    pytest.importorskip("rapidocr_onnxruntime", reason="optional extra [ppocr] not installed")
+    from benchmark.datasets import normalize_label
+
+    reader = recognizers.create("ppocr")
+    preds = reader.recognize([img for _, img, _ in synth_images])
+    correct = sum(normalize_label(p) == normalize_label(label) for (p, _), (_, _, label) in zip(preds, synth_images))
+    assert correct >= 0.6 * len(synth_images)
+    assert reader.recognize([synth_images[3][1]]) == [preds[3]]  # one at a time: batch-independent

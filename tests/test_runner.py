@@ -92,3 +92,16 @@ def test_format_summary_lists_every_cell(tmp_path):
     summary = Runner(small_config(tmp_path, kid=False, perceptual=False, limit=2), progress=False).run()
     text = runner.format_summary(summary)
     assert "clean" in text and "b=0.4 σ=0.1" in text and "b=0.2 σ=0.2" in text and "clahe" in text
+
+
+def test_physical_model_runs_end_to_end(tmp_path):
+    cells = [CLEAN, Cell(0.3, 0.02)]
+    did_run = Runner(small_config(tmp_path / "did", cells=cells, restorers=["identity"], kid=False, perceptual=False,
+                                  limit=3), progress=False).run()
+    phys = Runner(small_config(tmp_path / "phys", cells=cells, restorers=["identity"], kid=False, perceptual=False,
+                               limit=3, model="physical"), progress=False).run()
+    assert set(phys["model"]) == {"physical"}
+    dark = lambda s: float(s[s.brightness == 0.3]["psnr"].iloc[0])
+    assert dark(phys) != dark(did_run)
+    clean = lambda s: s[s.brightness == 1.0]["accuracy"].iloc[0]
+    assert clean(phys) == clean(did_run)  # the clean cell is the clean crop under every model
