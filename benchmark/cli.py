@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="(re)write report.html and figures of a run folder")
     report.add_argument("run_dir")
     report.add_argument("--history", help="score history file to plot in the report")
+    report.add_argument("--markdown", action="store_true", help="print the run's tables as Markdown instead")
 
     track = sub.add_parser("track", help="append a run's headline scores to a history; fail on regression")
     track.add_argument("run_dir")
@@ -181,8 +182,12 @@ def cmd_train(args) -> int:
 
 def cmd_report(args) -> int:
     from reports import write_report
+    from reports.markdown import markdown_report
 
-    print(write_report(os.path.abspath(args.run_dir), history=args.history))
+    run_dir = os.path.abspath(args.run_dir)
+    if not os.path.exists(os.path.join(run_dir, "summary.csv")):
+        raise BenchmarkError(f"{args.run_dir} is not a finished run folder (no summary.csv)")
+    print(markdown_report(run_dir) if args.markdown else write_report(run_dir, history=args.history))
     return 0
 
 

@@ -1,0 +1,45 @@
+"""The run's tables as Markdown (``python -m benchmark report RUN_DIR --markdown``)."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from .figures import is_clean
+from .tables import ablation_table, cost_table, headline_table
+
+
+def to_markdown(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+    cells = [[str(c) for c in df.columns]]
+    for _, row in df.iterrows():
+        cells.append([floatfmt.format(v) if isinstance(v, float) else str(v) for v in row])
+    lines = ["| " + " | ".join(r) + " |" for r in cells]
+    lines.insert(1, "| " + " | ".join("---" for _ in df.columns) + " |")
+    return "\n".join(lines)
+
+
+def cell_tables(summary: pd.DataFrame) -> str:
+    """Per dataset x recognizer: one row per cell, one column per restorer, 'accuracy / 1-NED'."""
+    blocks = []
+    for (dataset, recognizer), part in summary.groupby(["dataset", "recognizer"], sort=False):
+        part = part.copy()
+        part["cell"] = ["clean" if c else f"b={b:g} σ={s:g}"
+                        for c, b, s in zip(is_clean(part), part["brightness"], part["noise"])]
+        part["value"] = [f"{a:.3f} / {n:.3f}" for a, n in zip(part["accuracy"], part["ned"])]
+        table = (part.pivot(index="cell", columns="restorer", values="value")
+                 .reindex(index=list(dict.fromkeys(part["cell"])), columns=list(dict.fromkeys(part["restorer"])))
+                 .fillna("").reset_index())
+        blocks.append(f"**{dataset}** ({int(part['n'].max())} samples, {recognizer}; word accuracy / 1-NED)\n\n"
+                      + to_markdown(table))
+    return "\n\n".join(blocks)
+
+
+def markdown_report(run_dir: str) -> str:
+    summary = pd.read_csv(os.path.join(run_dir, "summary.csv"))
+    parts = ["### Mean over degraded cells\n", to_markdown(headline_table(summary)),
+             "\n### Per cell\n", cell_tables(summary),
+             "\n### Cost\n", to_markdown(cost_table(summary), "{:.4g}")]
+    ablation = ablation_table(summary)
+    if not ablation.empty:
+        parts += ["\n### DiD ablations\n", to_markdown(ablation)]
+    return "\n".join(parts) + "\n"
