@@ -152,7 +152,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
             modules.load_state_dict(state["modules"])
             optimizer.load_state_dict(state["optimizer"])
             if ema is not None and state.get("ema") is not None:
-                ema.shadow = state["ema"]
+                ema.shadow, ema.updates = state["ema"], state["step"]
             start, losses = state["step"], state["losses"]
             elapsed_before += state.get("seconds", 0.0)
             log(f"resuming {method} stage {stage_name} at step {start}/{total}")
@@ -217,15 +217,21 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
 
 
 class _Ema:
+    """Exponential moving average of the weights, with the usual warm-up: the decay at update n
+    is min(decay, (1 + n) / (10 + n)), so short trainings do not keep the initial weights."""
+
     def __init__(self, module: torch.nn.Module, decay: float):
         self.decay = decay
+        self.updates = 0
         self.shadow = {k: v.detach().clone() for k, v in module.state_dict().items()}
 
     @torch.no_grad()
     def update(self, module: torch.nn.Module) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
         for k, v in module.state_dict().items():
             if v.is_floating_point():
-                self.shadow[k].mul_(self.decay).add_(v.detach(), alpha=1 - self.decay)
+                self.shadow[k].mul_(decay).add_(v.detach(), alpha=1 - decay)
             else:
                 self.shadow[k].copy_(v)
 

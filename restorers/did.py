@@ -41,6 +41,7 @@ from .diffusion.samplers import edm_heun
 from .diffusion.schedules import karras_sigmas
 from .diffusion.unet import UNet
 from .learned import LearnedRestorer
+from .perceptual import load_stlpips, perceptual_loss
 from .registry import register
 from .training import DEGRADATION_RANGES, Recipe
 
@@ -308,7 +309,7 @@ def variant_config(method: str, preset: str) -> dict:
     p = PRESETS[preset]
     config = dict(patch=32, scales=p["scales"], max_columns=p["max_columns"], channels=p["channels"],
                   channel_mult=list(p["channel_mult"]), blocks=p["blocks"], attention_levels=list(p["attention_levels"]),
-                  normalization="tail", lpips_weight=1.0, use_cy2=True, cond_noise=0.1, per_scale=False,
+                  normalization="tail", lpips_weight=0.1, use_cy2=True, cond_noise=0.1, per_scale=False,
                   p_mean=-1.2, p_std=1.2,
                   sampling=dict(steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0, ilvr_steps=6, ilvr_factor=2),
                   degradation=DEGRADATION_RANGES)
@@ -326,8 +327,6 @@ class DiDTrainer:
         self.net = DiDNetwork(self.config)
         self.lpips = None
         if self.config["lpips_weight"] > 0:
-            from .perceptual import load_stlpips
-
             self.lpips = load_stlpips()
 
     def modules(self) -> nn.Module:
@@ -387,14 +386,14 @@ class DiDTrainer:
             rows = (scale_ids == s) if s is not None else torch.ones_like(scale_ids, dtype=torch.bool)
             denoised[rows] = self.net.denoiser(s or 0)(noisy[rows], sigma[rows], cond[rows])
         edm = (edm_loss_weight(sigma).view(-1, 1, 1, 1) * (denoised - y) ** 2).mean()
-        logs = {"edm": float(edm)}
+        logs = {"edm": float(edm.detach())}
         total = edm
         if self.lpips is not None:
             self.lpips.to(y.device)
             norm = self.net.normalization
-            perceptual = self.lpips(norm.inverse(denoised, "light"), norm.inverse(y, "light"), normalize=True).mean()
+            perceptual = perceptual_loss(self.lpips, norm.inverse(denoised, "light"), norm.inverse(y, "light"))
             total = total + c["lpips_weight"] * perceptual
-            logs["lpips"] = float(perceptual)
+            logs["lpips"] = float(perceptual.detach())
         return total, logs
 
     def shipped_state(self) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .base import RestorerError
@@ -35,3 +36,18 @@ def load_stlpips() -> nn.Module:
     for p in net.parameters():
         p.requires_grad_(False)
     return net
+
+
+def perceptual_loss(net: nn.Module, a: torch.Tensor, b: torch.Tensor, min_side: int = 64) -> torch.Tensor:
+    """Mean ST-LPIPS between image batches in [0, 1], as a training loss.
+
+    Inputs whose short side is below ``min_side`` are upsampled (bilinear) first: AlexNet's
+    stride-4 stem and pools leave a 32-pixel patch with 1x1 feature maps in its deeper layers,
+    where the distance only compares global statistics and its gradient favours texture.
+    """
+    short = min(a.shape[-2:])
+    if short < min_side:
+        scale = min_side / short
+        a = F.interpolate(a, scale_factor=scale, mode="bilinear", align_corners=False)
+        b = F.interpolate(b, scale_factor=scale, mode="bilinear", align_corners=False)
+    return net(a, b, normalize=True).mean()
