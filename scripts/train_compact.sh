@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Train every shipped `compact` checkpoint on CPU and install it into restorers/weights.
 # Two queues run side by side with one thread each (on a 2-core machine that trains ~40% faster
-# than one queue with two threads). Logs and periodic checkpoints go to training/.
+# than one queue with two threads). Logs and periodic checkpoints go to training/; an
+# interrupted run continues where it stopped when the script is started again.
 #   usage: bash scripts/train_compact.sh /path/to/shared/data/str
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,6 @@ queue() {
       --out "training/$method-compact" --install --resume > "training/$method-compact.log" 2>&1
   done
 }
-queue sci did irsde did-no-tailnorm did-no-lpips did-no-cy2 &
-queue ldm dtdm did-no-eta did-per-scale &
+queue sci irsde ldm did did-no-lpips did-no-cy2 &
+queue dtdm did-no-tailnorm did-no-eta did-per-scale &
 wait

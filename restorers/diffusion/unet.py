@@ -72,10 +72,12 @@ class Attention(nn.Module):
 class UNet(nn.Module):
     def __init__(self, in_channels: int, out_channels: int = 3, channels: int = 32,
                  channel_mult: tuple[int, ...] = (1, 2), blocks_per_level: int = 1,
-                 attention_levels: tuple[int, ...] = (1,), dropout: float = 0.0, emb_dim: int | None = None):
+                 attention_levels: tuple[int, ...] = (1,), dropout: float = 0.0, emb_dim: int | None = None,
+                 embedding_scale: float = 1.0):
         super().__init__()
         emb_dim = emb_dim or 4 * channels
         self.channels = channels
+        self.embedding_scale = embedding_scale  # noise levels ~1 (EDM's ln(sigma)/4) need a larger scale
         self.levels = len(channel_mult)
         self.embed = nn.Sequential(nn.Linear(channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.stem = nn.Conv2d(in_channels, channels, 3, padding=1)
@@ -118,7 +120,8 @@ class UNet(nn.Module):
     def forward(self, x: torch.Tensor, noise_level: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % self.multiple or x.shape[-2] % self.multiple:
             raise ValueError(f"U-Net input {tuple(x.shape[-2:])} must be divisible by {self.multiple}")
-        emb = self.embed(timestep_embedding(noise_level.reshape(-1).expand(x.shape[0]), self.channels))
+        level = noise_level.reshape(-1).expand(x.shape[0]) * self.embedding_scale
+        emb = self.embed(timestep_embedding(level, self.channels))
         h = self.stem(x)
         hs = [h]
         for block in self.down:
