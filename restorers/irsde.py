@@ -8,8 +8,9 @@ theta_bar_i = dt * sum_{j<=i} theta_j, the marginal given the clean image x_0 is
 
     m_i = mu + (x_0 - mu) exp(-theta_bar_i),    v_i = lambda^2 (1 - exp(-2 theta_bar_i)).
 
-A network predicts the noise of x_i = m_i + sqrt(v_i) eps from (x_i, mu, i); the score is
--eps_hat / sqrt(v_i). Training uses the maximum-likelihood loss: L1 between the reverse-time
+A network predicts the noise of x_i = m_i + sqrt(v_i) eps from ((x_i - mu) / lambda, mu, i) (the
+same information as (x_i, mu), with the residual at unit scale: near T the noise is almost exactly
+(x_i - mu) / lambda, and sampling is most sensitive to errors there); the score is -eps_hat / sqrt(v_i). Training uses the maximum-likelihood loss: L1 between the reverse-time
 Euler-Maruyama mean step and the optimal step x*_{i-1}, the mode of p(x_{i-1} | x_i, x_0):
 
     x*_{i-1} = (1 - e^{-2 theta_bar_{i-1}}) / (1 - e^{-2 theta_bar_i}) e^{-theta'_i} (x_i - mu)
@@ -107,10 +108,14 @@ class IRSDE(CanvasRestorer):
         x = mu + self.sde.lam * draw_noise(generators, mu.shape[1:], self.device)  # x_T
         for i in range(self.sde.T, 0, -1):
             t = torch.full((len(mu),), float(i), device=self.device)
-            eps_hat = self.net(torch.cat([x, mu], 1), t)
+            eps_hat = self.net(network_input(x, mu, self.sde), t)
             z = draw_noise(generators, mu.shape[1:], self.device) if i > 1 else torch.zeros_like(x)
             x = self.sde.reverse_step(x, mu, eps_hat, i, z)
         return x
+
+
+def network_input(x: torch.Tensor, mu: torch.Tensor, sde: MeanRevertingSDE) -> torch.Tensor:
+    return torch.cat([(x - mu) / sde.lam, mu], 1)
 
 
 def make_network(config: dict) -> UNet:
@@ -136,7 +141,7 @@ class IRSDETrainer:
         i = torch.randint(1, self.sde.T + 1, (len(x0),), generator=generator, device=x0.device)
         eps = torch.randn(x0.shape, generator=generator, device=x0.device)
         x_i = self.sde.mean(x0, mu, i) + self.sde.variance(i, x0).sqrt() * eps
-        eps_hat = self.net(torch.cat([x_i, mu], 1), i.float())
+        eps_hat = self.net(network_input(x_i, mu, self.sde), i.float())
         loss = F.l1_loss(self.sde.reverse_mean(x_i, mu, eps_hat, i), self.sde.optimal_previous(x_i, x0, mu, i))
         return loss, {}
 
@@ -147,7 +152,7 @@ class IRSDETrainer:
 PRESETS = {
     # CPU-trainable: canvases 32 px high, a small U-Net, T = 100 as in the paper.
     "compact": dict(channels=16, channel_mult=(1, 2, 2), blocks=1, attention_levels=(2,), canvas_height=32,
-                    steps_train=2500, batch_size=16, crop=(32, 128), lr=3e-4),
+                    steps_train=4000, batch_size=16, crop=(32, 128), lr=3e-4),
     # The authors' low-light setting: a larger U-Net on 128 px canvases, lr 1e-4.
     "paper": dict(channels=64, channel_mult=(1, 2, 4, 4), blocks=2, attention_levels=(), canvas_height=128,
                   steps_train=300000, batch_size=16, crop=(128, 256), lr=1e-4),
