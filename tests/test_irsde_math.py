@@ -74,3 +74,22 @@ def test_per_sample_indexing_matches_scalar(sde):
     batched = sde.mean(x0, mu, i)
     for k in range(3):
         assert torch.allclose(batched[k], sde.mean(x0[k], mu[k], int(i[k])))
+
+
+def test_skip_connected_noise_predictor_with_an_oracle():
+    from restorers.irsde import predict_noise
+
+    sde = MeanRevertingSDE(100, 50 / 255)
+    g = torch.Generator().manual_seed(4)
+    x0 = torch.rand(2, 3, 8, 16, generator=g, dtype=torch.float64)
+    mu = 0.3 * x0 + 0.05 * torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    oracle = lambda inputs, t: x0  # F returns the clean image
+    for i in (1, 30, 100):
+        eps = torch.randn(x0.shape, generator=g, dtype=torch.float64)
+        x_i = sde.mean(x0, mu, i) + sde.variance(i).sqrt() * eps
+        assert torch.allclose(predict_noise(oracle, x_i, mu, sde, i), eps, atol=1e-9)
+    x = mu + sde.lam * torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    for i in range(sde.T, 0, -1):
+        z = torch.randn(x0.shape, generator=g, dtype=torch.float64) if i > 1 else torch.zeros_like(x)
+        x = sde.reverse_step(x, mu, predict_noise(oracle, x, mu, sde, i), i, z)
+    assert torch.allclose(x, x0, atol=1e-7)
