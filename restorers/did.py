@@ -296,7 +296,7 @@ PRESETS = {
     # CPU-trainable within a session: 3 scales (32x32 thumbnail, 32x32k, 64x64k, k <= 4), a small
     # U-Net (about 4 ms per 32x32 patch evaluation on 2 CPU cores).
     "compact": dict(scales=3, channels=16, channel_mult=(1, 2), blocks=1, attention_levels=(1,),
-                    steps=3000, batch_size=32, lr=4e-4, max_columns=4),
+                    steps=2000, batch_size=32, lr=4e-4, max_columns=4),
     # The paper's sizes for GPU users: 4 scales (up to 128 x 128k), a DDPM++-sized U-Net,
     # batch 160, Adam lr 8e-4.
     "paper": dict(scales=4, channels=128, channel_mult=(1, 2, 2), blocks=2, attention_levels=(1,),

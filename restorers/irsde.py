@@ -163,7 +163,7 @@ class IRSDETrainer:
 PRESETS = {
     # CPU-trainable: canvases 32 px high, a small U-Net, T = 100 as in the paper.
     "compact": dict(channels=16, channel_mult=(1, 2, 2), blocks=1, attention_levels=(2,), canvas_height=32,
-                    steps_train=4000, batch_size=16, crop=(32, 128), lr=3e-4),
+                    steps_train=3000, batch_size=16, crop=(32, 128), lr=3e-4),
     # The authors' low-light setting: a larger U-Net on 128 px canvases, lr 1e-4.
     "paper": dict(channels=64, channel_mult=(1, 2, 4, 4), blocks=2, attention_levels=(), canvas_height=128,
                   steps_train=300000, batch_size=16, crop=(128, 256), lr=1e-4),
