@@ -173,7 +173,7 @@ class LDMTrainer:
 PRESETS = {
     "compact": dict(ae_channels=16, channels=64, channel_mult=(1, 2), blocks=1, attention_levels=(1,),
                     canvas_height=32, batch_size=16, crop=(32, 128), lr=2e-4,
-                    stage_steps={"autoencoder": 1500, "diffusion": 1500}, sampling_steps=20),
+                    stage_steps={"autoencoder": 1500, "diffusion": 3000}, sampling_steps=20),
     "paper": dict(ae_channels=128, channels=192, channel_mult=(1, 2, 3, 4), blocks=2, attention_levels=(2, 3),
                   canvas_height=128, batch_size=16, crop=(128, 256), lr=1e-4,
                   stage_steps={"autoencoder": 100000, "diffusion": 200000}, sampling_steps=50),
