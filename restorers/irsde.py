@@ -18,8 +18,8 @@ score -eps_hat / sqrt(v_i) = -(x_i - m_hat_i) / v_i is then linear in x_i, so it
 sample back, and F's errors enter damped by exp(-theta_bar_i) (0.01 at i = T), where the reverse
 process takes its largest steps. (A plain noise-predicting U-Net trained this briefly drifted off
 in the first reverse steps: its normalized layers give unit-size noise estimates whatever the
-actual deviation.) The network is trained through eps_hat with the paper's loss. Training uses the maximum-likelihood loss: L1 between the reverse-time
-Euler-Maruyama mean step and the optimal step x*_{i-1}, the mode of p(x_{i-1} | x_i, x_0):
+actual deviation.) The network is trained through eps_hat with the paper's maximum-likelihood
+loss: L1 between the reverse-time Euler-Maruyama mean step and the optimal step x*_{i-1}, the mode of p(x_{i-1} | x_i, x_0):
 
     x*_{i-1} = (1 - e^{-2 theta_bar_{i-1}}) / (1 - e^{-2 theta_bar_i}) e^{-theta'_i} (x_i - mu)
              + (1 - e^{-2 theta'_i}) / (1 - e^{-2 theta_bar_i}) e^{-theta_bar_{i-1}} (x_0 - mu) + mu,

@@ -2,9 +2,9 @@
 
 Stage 1, autoencoder: a KL-regularized convolutional autoencoder with downsampling f = 4
 (a 32 x W crop becomes a 4-channel 8 x W/4 latent), trained on clean crops with
-L1 + 0.1 ST-LPIPS reconstruction loss and a tiny KL weight (1e-6). (With LDM's perceptual weight
-of 1, a CPU-sized training budget learned texture instead of fidelity: about 17 dB PSNR.) No patch discriminator: on
-CPU-sized training budgets it did not pay for its cost. After stage 1, latents are scaled to
+L1 + 0.1 ST-LPIPS reconstruction loss and a tiny KL weight (1e-6). (With LDM's perceptual
+weight of 1, a CPU-sized training budget learned texture instead of fidelity: about 17 dB PSNR.)
+No patch discriminator: on CPU-sized training budgets it did not pay for its cost. After stage 1, latents are scaled to
 unit variance by a factor measured on training crops (LDM's scale_factor).
 
 Stage 2, diffusion: an epsilon-predicting U-Net on latents, conditioned by concatenating the
