@@ -39,6 +39,7 @@ from torch import nn
 
 from .base import RestorerError
 from .diffusion.canvas import columns, resize, tile, untile
+from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.samplers import edm_heun
 from .diffusion.schedules import karras_sigmas
 from .diffusion.unet import UNet
@@ -99,29 +100,7 @@ class Normalization(nn.Module):
         return linear_to_srgb((z * 2 * std + mean).clamp(min=0) ** 4).clamp(0, 1)
 
 
-# ---------------------------------------------------------------------------- preconditioning
-
-class EDMPrecond(nn.Module):
-    """D(x; sigma) = c_skip x + c_out F([c_in x, cond], c_noise)  (Karras et al. 2022, Table 1)."""
-
-    def __init__(self, net: nn.Module, sigma_data: float = SIGMA_DATA):
-        super().__init__()
-        self.net = net
-        self.sigma_data = sigma_data
-
-    def forward(self, x: torch.Tensor, sigma: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        sigma = sigma.reshape(-1, 1, 1, 1).to(x.dtype).expand(x.shape[0], 1, 1, 1)
-        sd = self.sigma_data
-        c_skip = sd ** 2 / (sigma ** 2 + sd ** 2)
-        c_out = sigma * sd / (sigma ** 2 + sd ** 2).sqrt()
-        c_in = 1 / (sigma ** 2 + sd ** 2).sqrt()
-        c_noise = sigma.log() / 4
-        return c_skip * x + c_out * self.net(torch.cat([c_in * x, cond], dim=1), c_noise.flatten())
-
-
-def edm_loss_weight(sigma: torch.Tensor, sigma_data: float = SIGMA_DATA) -> torch.Tensor:
-    return (sigma ** 2 + sigma_data ** 2) / (sigma * sigma_data) ** 2
-
+# ---------------------------------------------------------------------------- network
 
 class DiDNetwork(nn.Module):
     """The normalization plus one preconditioned U-Net (or one per scale for did-per-scale)."""
@@ -132,7 +111,7 @@ class DiDNetwork(nn.Module):
         conditions = 3 if config["use_cy2"] else 2
         make = lambda: EDMPrecond(UNet(3 + 3 * conditions, 3, config["channels"], tuple(config["channel_mult"]),
                                        config["blocks"], tuple(config["attention_levels"]),
-                                       embedding_scale=config.get("noise_embedding_scale", 1.0)))
+                                       embedding_scale=config.get("noise_embedding_scale", 1.0)), SIGMA_DATA)
         self.models = nn.ModuleList([make() for _ in range(config["scales"] if config["per_scale"] else 1)])
         self.normalization = Normalization(config["normalization"])
 
@@ -388,7 +367,7 @@ class DiDTrainer:
         for s in scale_ids.unique().tolist() if c["per_scale"] else [None]:
             rows = (scale_ids == s) if s is not None else torch.ones_like(scale_ids, dtype=torch.bool)
             denoised[rows] = self.net.denoiser(s or 0)(noisy[rows], sigma[rows], cond[rows])
-        edm = (edm_loss_weight(sigma).view(-1, 1, 1, 1) * (denoised - y) ** 2).mean()
+        edm = (edm_loss_weight(sigma, SIGMA_DATA).view(-1, 1, 1, 1) * (denoised - y) ** 2).mean()
         logs = {"edm": float(edm.detach())}
         total = edm
         if self.lpips is not None:

@@ -75,3 +75,31 @@ def test_spaced_timesteps():
     assert spaced_timesteps(1000, 4) == [1000, 750, 500, 250, 0]
     assert spaced_timesteps(250, 10)[0] == 250 and spaced_timesteps(250, 10)[-1] == 0
     assert linear_betas(1000)[0] == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("parametrization", ["eps", "edm"])
+def test_ldm_noise_estimate_with_an_oracle_network(parametrization):
+    """Both parametrizations turn an exact network into the exact noise: "eps" outputs it, "edm"
+    derives it from the preconditioned clean-latent estimate D(z_t / sqrt(abar); sigma_t)."""
+    from restorers.ldm import LatentDiffusion, make_trainer
+
+    config = dict(make_trainer("ldm", "compact").recipe.config, parametrization=parametrization)
+    model = LatentDiffusion(config).double()
+    abar = alpha_bars(sqrt_linear_betas(1000, 0.0015, 0.0195))
+    g = torch.Generator().manual_seed(6)
+    z0 = torch.randn(3, 4, 8, 16, generator=g, dtype=torch.float64)
+    eps = torch.randn(z0.shape, generator=g, dtype=torch.float64)
+    cond = torch.randn(z0.shape, generator=g, dtype=torch.float64)
+    t = torch.tensor([1, 500, 1000])
+    a = abar[t].view(-1, 1, 1, 1)
+    z_t = a.sqrt() * z0 + (1 - a).sqrt() * eps
+    if parametrization == "eps":
+        model.unet.forward = lambda inputs, times: eps
+    else:
+        c_skip = lambda sigma: 1.0 / (sigma ** 2 + 1.0)  # LATENT_SIGMA_DATA = 1
+        c_out = lambda sigma: sigma / (sigma ** 2 + 1.0).sqrt()
+        sigma = ((1 - a) / a).sqrt()
+        x = z_t / a.sqrt()
+        # the network output that makes D exactly z_0
+        model.unet.net.forward = lambda inputs, noise: (z0 - c_skip(sigma) * x) / c_out(sigma)
+    assert torch.allclose(model.predict_eps(z_t, t, cond, abar), eps, atol=1e-8)

@@ -76,20 +76,44 @@ def test_per_sample_indexing_matches_scalar(sde):
         assert torch.allclose(batched[k], sde.mean(x0[k], mu[k], int(i[k])))
 
 
-def test_skip_connected_noise_predictor_with_an_oracle():
-    from restorers.irsde import predict_noise
+def test_preconditioned_noise_predictor_with_an_oracle_denoiser():
+    from restorers.irsde import equivalent_sigma, predict_noise
 
     sde = MeanRevertingSDE(100, 50 / 255)
     g = torch.Generator().manual_seed(4)
     x0 = torch.rand(2, 3, 8, 16, generator=g, dtype=torch.float64)
     mu = 0.3 * x0 + 0.05 * torch.randn(x0.shape, generator=g, dtype=torch.float64)
-    oracle = lambda inputs, t: x0  # F returns the clean image
+    seen = {}
+
+    def oracle(rescaled, sigma, cond):  # the denoiser returns the clean image minus mu
+        seen.update(rescaled=rescaled, sigma=sigma, cond=cond)
+        return x0 - mu
+
     for i in (1, 30, 100):
         eps = torch.randn(x0.shape, generator=g, dtype=torch.float64)
         x_i = sde.mean(x0, mu, i) + sde.variance(i).sqrt() * eps
         assert torch.allclose(predict_noise(oracle, x_i, mu, sde, i), eps, atol=1e-9)
+        # the denoiser sees x_0 - mu plus noise of std s_i, and mu as its condition
+        assert torch.allclose(seen["rescaled"], x0 - mu + equivalent_sigma(sde)[i] * eps, atol=1e-9)
+        assert float(seen["sigma"]) == pytest.approx(float(equivalent_sigma(sde)[i]))
+        assert seen["cond"] is mu
     x = mu + sde.lam * torch.randn(x0.shape, generator=g, dtype=torch.float64)
     for i in range(sde.T, 0, -1):
         z = torch.randn(x0.shape, generator=g, dtype=torch.float64) if i > 1 else torch.zeros_like(x)
         x = sde.reverse_step(x, mu, predict_noise(oracle, x, mu, sde, i), i, z)
     assert torch.allclose(x, x0, atol=1e-7)
+
+
+def test_clean_coefficient_is_the_derivative_of_the_reverse_step():
+    """The loss weight's c_i: d(reverse mean)/dF, checked against autograd."""
+    from restorers.irsde import predict_noise
+
+    sde = MeanRevertingSDE(100, 50 / 255)
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(1, 3, 4, 4, generator=g, dtype=torch.float64)
+    mu = 0.3 * x
+    for i in (1, 7, 50, 100):
+        clean = torch.rand(1, 3, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
+        eps_hat = predict_noise(lambda r, s, c: clean - mu, x, mu, sde, i)
+        sde.reverse_mean(x, mu, eps_hat, i).sum().backward()
+        assert torch.allclose(clean.grad, torch.full_like(clean, float(sde.clean_coefficient()[i])), rtol=1e-9)

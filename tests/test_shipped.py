@@ -18,7 +18,7 @@ from .conftest import STR_ROOT, needs_str
 
 # The learned restorers of the default run. IR-SDE and LDM are left out until a compact training
 # of them beats the dark input (see README, "Status"); the DiD ablations ship as they finish.
-REQUIRED = ["sci", "did", "dtdm"]
+REQUIRED = ["sci", "did", "irsde", "dtdm", "ldm"]
 SHIPPED = sorted(os.path.basename(p)[: -len("-compact.pt")] for p in glob.glob(os.path.join(WEIGHTS_DIR, "*-compact.pt")))
 LEARNED = [m for m in ("sci", "did", "irsde", "dtdm", "ldm") if m in REQUIRED or m in SHIPPED]
 
