@@ -140,6 +140,12 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
     history: dict[str, list] = {}
     started = time.perf_counter()
     elapsed_before = 0.0
+    if stage is not None and recipe.stages.index(stage) > 0:
+        # the checkpoint's metadata covers the earlier stages too: their losses and training time
+        for earlier in recipe.stages[:recipe.stages.index(stage)]:
+            state = torch.load(_state_path(out, earlier), map_location="cpu", weights_only=False)
+            history[earlier] = state["losses"]
+            elapsed_before += state.get("seconds", 0.0)
     for stage_name in stages:
         total = recipe.steps_for(stage_name)
         params = [p for p in trainer.parameters(stage_name) if p.requires_grad]

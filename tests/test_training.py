@@ -104,3 +104,14 @@ def test_trained_checkpoint_loads_as_a_restorer(tmp_path, monkeypatch):
     y = restorer.restore(x)
     assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 1
     assert restorer.info()["sha256"] and restorer.info()["steps"] == 2
+
+
+def test_a_later_stage_trained_alone_records_the_earlier_ones(tmp_path):
+    """`--stage diffusion` after `--stage autoencoder`: the checkpoint's metadata covers both."""
+    out = str(tmp_path)
+    train("ldm", steps=2, out=out, stage="autoencoder", **FAST)
+    meta = train("ldm", steps=2, out=out, stage="diffusion", **FAST)
+    autoencoder = torch.load(os.path.join(out, "state-autoencoder.pt"), weights_only=False)
+    assert set(meta["final_loss"]) == {"autoencoder", "diffusion"}
+    assert meta["final_loss"]["autoencoder"] == pytest.approx(sum(autoencoder["losses"]) / 2)
+    assert meta["train_seconds"] >= autoencoder["seconds"]
