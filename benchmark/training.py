@@ -130,22 +130,22 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
 
     data = PairedData(data_root, recipe.crop, recipe.synth_count, recipe.seed, log=log)
     modules = trainer.modules().to(device)
-    if stage is not None and recipe.stages.index(stage) > 0:
-        # a later stage alone starts from the finished state of the stage before it
-        before = _state_path(out, recipe.stages[recipe.stages.index(stage) - 1])
-        if not os.path.exists(before):
-            raise BenchmarkError(f"--stage {stage} needs the finished previous stage in {out} ({before}); "
-                                 f"train it first with --stage {recipe.stages[recipe.stages.index(stage) - 1]}")
-        modules.load_state_dict(torch.load(before, map_location=device, weights_only=False)["modules"])
     history: dict[str, list] = {}
-    started = time.perf_counter()
     elapsed_before = 0.0
-    if stage is not None and recipe.stages.index(stage) > 0:
-        # the checkpoint's metadata covers the earlier stages too: their losses and training time
-        for earlier in recipe.stages[:recipe.stages.index(stage)]:
-            state = torch.load(_state_path(out, earlier), map_location="cpu", weights_only=False)
-            history[earlier] = state["losses"]
-            elapsed_before += state.get("seconds", 0.0)
+    earlier_stages = recipe.stages[:recipe.stages.index(stage)] if stage is not None else ()
+    for earlier in earlier_stages:
+        # a later stage alone starts from the finished state of the stage before it; the
+        # checkpoint's metadata covers the earlier stages too (their losses and training time)
+        path = _state_path(out, earlier)
+        if not os.path.exists(path):
+            raise BenchmarkError(f"--stage {stage} needs the finished earlier stage in {out} ({path}); "
+                                 f"train it first with --stage {earlier}")
+        state = torch.load(path, map_location=device, weights_only=False)
+        history[earlier] = state["losses"]
+        elapsed_before += state.get("seconds", 0.0)
+        if earlier == earlier_stages[-1]:
+            modules.load_state_dict(state["modules"])
+    started = time.perf_counter()
     for stage_name in stages:
         total = recipe.steps_for(stage_name)
         params = [p for p in trainer.parameters(stage_name) if p.requires_grad]

@@ -33,7 +33,7 @@ from torch import nn
 
 from .base import RestorerError
 from .diffusion.canvas import draw_noise
-from .diffusion.precond import EDMPrecond
+from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.samplers import ddim, spaced_timesteps
 from .diffusion.schedules import alpha_bars, sqrt_linear_betas
 from .diffusion.unet import UNet, _groups
@@ -192,10 +192,10 @@ class LDMTrainer:
         eps_hat = self.net.predict_eps(a.sqrt() * z0 + (1 - a).sqrt() * eps, t, cond, self.abar)
         if self.net.parametrization == "eps":
             return F.mse_loss(eps_hat, eps), {}
-        # The eps error reweighted per t to EDM's loss, (sigma^2 + sd^2) / sd^2 * |eps_hat - eps|^2
-        # = |D - z_0|^2 / c_out^2: the same minimizer for every t, and the high-noise times train.
-        sigma2 = (1 - a) / a
-        return ((sigma2 + LATENT_SIGMA_DATA ** 2) / LATENT_SIGMA_DATA ** 2 * (eps_hat - eps) ** 2).mean(), {}
+        # The eps error reweighted per t to EDM's loss: |eps_hat - eps|^2 = |D - z_0|^2 / sigma^2, so
+        # sigma^2 / c_out^2 * |eps_hat - eps|^2 has the same minimizer for every t, and the high-noise times train.
+        sigma = ((1 - a) / a).sqrt()
+        return (edm_loss_weight(sigma, LATENT_SIGMA_DATA) * sigma ** 2 * (eps_hat - eps) ** 2).mean(), {}
 
     def shipped_state(self) -> dict:
         return self.net.state_dict()
