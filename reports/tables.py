@@ -32,16 +32,25 @@ def cost_table(summary: pd.DataFrame) -> pd.DataFrame:
             .reset_index())
 
 
+CELL = ["dataset", "model", "brightness", "noise", "recognizer"]
+
+
 def ablation_table(summary: pd.DataFrame, full: str = "did") -> pd.DataFrame:
     """Each DiD variant vs the full method: word accuracy and 1-NED averaged over the degraded
-    cells and datasets, and the difference to the full method (empty without variants)."""
+    cells and datasets, the difference to the full method, and that difference's standard error
+    over the cells (each cell pairs a variant with the full method on the same degraded crops).
+    Empty without variants."""
     degraded = summary[~is_clean(summary)]
     variants = degraded[degraded["restorer"].str.fullmatch(rf"{full}(-.+)?")]
     if variants.empty or full not in set(variants["restorer"]) or variants["restorer"].nunique() < 2:
         return pd.DataFrame()
-    table = (variants.groupby(["recognizer", "restorer"], sort=False)
-             .agg(cells=("accuracy", "size"), accuracy=("accuracy", "mean"), ned=("ned", "mean")).reset_index())
-    reference = table[table["restorer"] == full].set_index("recognizer")
-    table["accuracy_vs_full"] = table["accuracy"] - table["recognizer"].map(reference["accuracy"])
-    table["ned_vs_full"] = table["ned"] - table["recognizer"].map(reference["ned"])
-    return table
+    cell = [c for c in CELL if c in variants.columns]
+    reference = variants[variants["restorer"] == full][cell + ["accuracy", "ned"]]
+    paired = variants.merge(reference, on=cell, suffixes=("", "_full"))
+    for metric in ("accuracy", "ned"):
+        paired[f"{metric}_vs_full"] = paired[metric] - paired[f"{metric}_full"]
+    return (paired.groupby(["recognizer", "restorer"], sort=False)
+            .agg(cells=("accuracy", "size"), accuracy=("accuracy", "mean"), ned=("ned", "mean"),
+                 accuracy_vs_full=("accuracy_vs_full", "mean"), accuracy_vs_full_se=("accuracy_vs_full", "sem"),
+                 ned_vs_full=("ned_vs_full", "mean"), ned_vs_full_se=("ned_vs_full", "sem"))
+            .reset_index())

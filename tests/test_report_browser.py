@@ -66,8 +66,10 @@ def test_ablation_table_from_summary():
     rows = []
     for restorer, acc in (("did", 0.5), ("did-no-ilvr", 0.4), ("did-no-lpips", 0.55), ("identity", 0.1)):
         for noise in (0.1, 0.2):
+            # did-no-lpips is 0.05 better in 1-NED at noise 0.1 and 0.15 better at 0.2
+            ned = acc + (noise - 0.15) * 2 if restorer == "did-no-lpips" else acc
             rows.append(dict(dataset="d", recognizer="easyocr", brightness=0.5, noise=noise, restorer=restorer,
-                             accuracy=acc + noise, ned=acc))
+                             accuracy=acc + noise, ned=ned))
     rows.append(dict(dataset="d", recognizer="easyocr", brightness=1.0, noise=0.0, restorer="identity",
                      accuracy=1.0, ned=1.0))
     table = ablation_table(pd.DataFrame(rows)).set_index("restorer")
@@ -75,4 +77,7 @@ def test_ablation_table_from_summary():
     assert table.loc["did", "accuracy"] == pytest.approx(0.65)
     assert table.loc["did-no-ilvr", "accuracy_vs_full"] == pytest.approx(-0.1)
     assert table.loc["did-no-lpips", "ned_vs_full"] == pytest.approx(0.05)
+    # paired over the two cells: differences -0.05 and +0.15 -> sample std 0.1414, / sqrt(2) = 0.1
+    assert table.loc["did-no-lpips", "ned_vs_full_se"] == pytest.approx(0.1)
+    assert table.loc["did-no-ilvr", "accuracy_vs_full_se"] == pytest.approx(0.0)
     assert ablation_table(pd.DataFrame(rows[-3:])).empty
