@@ -32,7 +32,7 @@ def cost_table(summary: pd.DataFrame) -> pd.DataFrame:
             .reset_index())
 
 
-CELL = ["dataset", "model", "brightness", "noise", "recognizer"]
+CELL = ["dataset", "model", "brightness", "noise", "recognizer"]  # summary.csv's keys but the restorer
 
 
 def ablation_table(summary: pd.DataFrame, full: str = "did") -> pd.DataFrame:
@@ -44,9 +44,8 @@ def ablation_table(summary: pd.DataFrame, full: str = "did") -> pd.DataFrame:
     variants = degraded[degraded["restorer"].str.fullmatch(rf"{full}(-.+)?")]
     if variants.empty or full not in set(variants["restorer"]) or variants["restorer"].nunique() < 2:
         return pd.DataFrame()
-    cell = [c for c in CELL if c in variants.columns]
-    reference = variants[variants["restorer"] == full][cell + ["accuracy", "ned"]]
-    paired = variants.merge(reference, on=cell, suffixes=("", "_full"))
+    reference = variants[variants["restorer"] == full][CELL + ["accuracy", "ned"]]
+    paired = variants.merge(reference, on=CELL, suffixes=("", "_full"))
     for metric in ("accuracy", "ned"):
         paired[f"{metric}_vs_full"] = paired[metric] - paired[f"{metric}_full"]
     return (paired.groupby(["recognizer", "restorer"], sort=False)

@@ -68,9 +68,9 @@ def test_ablation_table_from_summary():
         for noise in (0.1, 0.2):
             # did-no-lpips is 0.05 better in 1-NED at noise 0.1 and 0.15 better at 0.2
             ned = acc + (noise - 0.15) * 2 if restorer == "did-no-lpips" else acc
-            rows.append(dict(dataset="d", recognizer="easyocr", brightness=0.5, noise=noise, restorer=restorer,
-                             accuracy=acc + noise, ned=ned))
-    rows.append(dict(dataset="d", recognizer="easyocr", brightness=1.0, noise=0.0, restorer="identity",
+            rows.append(dict(dataset="d", model="did", recognizer="easyocr", brightness=0.5, noise=noise,
+                             restorer=restorer, accuracy=acc + noise, ned=ned))
+    rows.append(dict(dataset="d", model="did", recognizer="easyocr", brightness=1.0, noise=0.0, restorer="identity",
                      accuracy=1.0, ned=1.0))
     table = ablation_table(pd.DataFrame(rows)).set_index("restorer")
     assert list(table.index) == ["did", "did-no-ilvr", "did-no-lpips"]
