@@ -84,12 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("restorer", help="restorer to train (see `list`), e.g. sci")
     train.add_argument("--preset", default="compact", help="compact (CPU, shipped) or paper (GPU sizes)")
     train.add_argument("--data-root", help="folder with iiit5k_train, svt_train, ic15_train (default: $BENCHMARK_DATA_ROOT)")
-    train.add_argument("--steps", type=int, help="optimizer steps (default: the preset's)")
+    train.add_argument("--steps", type=int, help="optimizer steps at most (default: the preset's budget); the run "
+                                                 "stops earlier once its validation curve has flattened")
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
     train.add_argument("--out", help="checkpoint folder (default: training/<restorer>-<preset>)")
     train.add_argument("--resume", action="store_true", help="continue from the last periodic checkpoint in --out")
     train.add_argument("--seed", type=int, help="training seed (default: the preset's)")
     train.add_argument("--stage", help="for multi-stage methods (ldm): autoencoder or diffusion (default: all)")
+    train.add_argument("--validate-every", type=int, help="steps between validations (default: the recipe's, 250)")
+    train.add_argument("--no-validation", action="store_true", help="skip validation (no curves, no early stop)")
+    train.add_argument("--no-early-stop", action="store_true",
+                       help="train the full --steps even after the validation curve has flattened")
     train.add_argument("--install", action="store_true",
                        help="also copy the final checkpoint into the package (restorers/weights) to ship it")
 

@@ -1,13 +1,22 @@
 """``python -m benchmark train``: one loop and one paired-data pipeline for every learned method.
 
 Data (DESIGN section 7): clean crops from the train splits only (iiit5k_train, svt_train,
-ic15_train) plus synth renders with a different seed than the embedded test set, resized to the
-recipe's crop (height fixed, aspect kept, random horizontal crop or reflection pad), degraded on
-the fly by the `did` model with (b, sigma) drawn from ranges covering the evaluation grid.
+ic15_train, less the validation crops) plus synth renders with a different seed than the embedded
+test set. Each training sample is made the way the benchmark makes a test input: the crop is
+degraded at its own resolution by the `did` model with (b, sigma) drawn from ranges covering the
+evaluation grid, then clean and degraded crops are resized together to the recipe's height (the
+restorers' own resize), and a window of the recipe's width is cut. A crop narrower than the window
+is followed by further crops (degraded at the same cell), never mirrored.
+
+Validation (restorers/validation_split.json): every ``validate_every`` steps the current (EMA)
+weights restore the validation crops at three cells through the restorer's own code path, read out
+in one step, and every ``sampler_every``-th time also with the full sampler on fewer crops; PSNR and
+EasyOCR word accuracy / 1-NED go into the checkpoint's metadata. With ``stop_when_flat`` the run
+ends once the one-step 1-NED and PSNR have stopped rising over the last third of the validations.
 
 Determinism: batch k and the loss noise of step k come from generators seeded by (seed, step), so
 a run with the same recipe gives the same weights, and a resumed run continues exactly where the
-periodic checkpoint left it.
+periodic checkpoint left it. Batches are made one step ahead on a second thread.
 """
 from __future__ import annotations
 
@@ -17,35 +26,47 @@ import os
 import shutil
 import sys
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
-import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
 import degradations
-from degradations import stable_seed
+from degradations import Cell, stable_seed
+from restorers import load as load_restorer
 from restorers.base import RestorerError
 from restorers.checkpoints import WEIGHTS_DIR, checkpoint_name, save_checkpoint
-from restorers.training import DEGRADATION_RANGES, TRAIN_SETS, Recipe, Trainer, make_trainer
+from restorers.diffusion.canvas import resize
+from restorers.training import (DEGRADATION_RANGES, TRAIN_SETS, VALIDATION_CELLS, Recipe, Trainer, make_trainer,
+                                validation_ids)
 
-from . import datasets
+from . import datasets, metrics, recognizers
 from .datasets import synth
 from .errors import BenchmarkError
 from .runner import git_commit, resolve_device
 
 TRAIN_SYNTH_SEED = 1  # the embedded test set renders with seed 0
+VALIDATION_SYNTH_SEED = 2  # validation renders, used only when no real train split is available
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 or float in [0, 1] -> (1, 3, H, W) float32."""
+    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+    return x.float() / 255.0 if image.dtype == np.uint8 else x.float()
 
 
 class PairedData:
     """Clean training crops in memory; ``batch(step)`` degrades a reproducible random batch."""
 
     def __init__(self, data_root: str | None, crop: tuple[int, int], synth_count: int, seed: int,
-                 ranges: dict = DEGRADATION_RANGES, log=print):
+                 ranges: dict = DEGRADATION_RANGES, log=print, exclude: dict[str, list[str]] | None = None):
         self.crop, self.seed, self.ranges = crop, seed, ranges
         self.images: list[np.ndarray] = []
         self.sources: dict[str, int] = {}
+        exclude = validation_ids() if exclude is None else exclude
         root = data_root or os.environ.get(datasets.DATA_ROOT_ENV)
         for name in TRAIN_SETS:
             if not root:
@@ -55,8 +76,10 @@ class PairedData:
             except BenchmarkError as e:
                 log(f"note: training without {name}: {e}")
                 continue
-            self.images.extend(s.image for s in ds.samples)
-            self.sources[name] = len(ds)
+            held_out = set(exclude.get(name, ()))
+            kept = [s.image for s in ds.samples if s.sample_id not in held_out]
+            self.images.extend(kept)
+            self.sources[name] = len(kept)
         if not self.sources:
             log("warning: no real train splits found (give --data-root); training on synth renders only")
         for index in range(synth_count):
@@ -65,31 +88,116 @@ class PairedData:
         if not self.images:
             raise BenchmarkError("no training images")
 
-    def _crop(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        h, w = self.crop
-        stretch = rng.uniform(0.85, 1.15)  # mild horizontal scale jitter
-        new_w = max(1, int(round(image.shape[1] * h / image.shape[0] * stretch)))
-        resized = cv2.resize(image, (new_w, h), interpolation=cv2.INTER_AREA if image.shape[0] > h else cv2.INTER_LINEAR)
-        if new_w >= w:
-            x0 = int(rng.integers(0, new_w - w + 1))
-            return np.ascontiguousarray(resized[:, x0:x0 + w])
-        return cv2.copyMakeBorder(resized, 0, 0, 0, w - new_w, cv2.BORDER_REFLECT_101 if new_w > 1 else cv2.BORDER_REPLICATE)
-
     def sample_cell(self, rng: np.random.Generator) -> tuple[float, float]:
         r = self.ranges
         b = 1.0 if rng.random() < r["noise_only_fraction"] else float(rng.uniform(*r["brightness"]))
         return b, float(rng.uniform(*r["noise"]))
 
+    def pair(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """One (clean, degraded) window of the recipe's size, each (3, h, w), made like a test input."""
+        h, w = self.crop
+        b, sigma = self.sample_cell(rng)
+        clean_parts, dark_parts, filled = [], [], 0
+        while filled < w:
+            image = self.images[int(rng.integers(0, len(self.images)))]
+            dark = degradations.did(image, b, sigma, int(rng.integers(0, 2 ** 62)))
+            stretch = rng.uniform(0.85, 1.15)  # mild horizontal scale jitter
+            size = (h, max(1, int(round(image.shape[1] * h / image.shape[0] * stretch))))
+            clean_view, dark_view = resize(to_tensor(image), size), resize(to_tensor(dark), size)
+            take = min(size[1], w - filled)
+            x0 = int(rng.integers(0, size[1] - take + 1))
+            clean_parts.append(clean_view[..., x0:x0 + take])
+            dark_parts.append(dark_view[..., x0:x0 + take])
+            filled += take
+        return torch.cat(clean_parts, -1)[0].clamp(0, 1), torch.cat(dark_parts, -1)[0].clamp(0, 1)
+
     def batch(self, step: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng(stable_seed("train-batch", self.seed, step))
-        clean, degraded = [], []
-        for index in rng.integers(0, len(self.images), size):
-            crop = self._crop(self.images[int(index)], rng)
-            b, sigma = self.sample_cell(rng)
-            degraded.append(degradations.did(crop, b, sigma, int(rng.integers(0, 2 ** 62))))
-            clean.append(crop.astype(np.float32) / 255.0)
-        to_tensor = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous()
-        return to_tensor(clean), to_tensor(degraded)
+        pairs = [self.pair(rng) for _ in range(size)]
+        return torch.stack([c for c, _ in pairs]), torch.stack([d for _, d in pairs])
+
+
+def prefetched(data: PairedData, steps: range, size: int, depth: int = 2):
+    """``(clean, degraded)`` for each step, made ``depth`` steps ahead on one helper thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = deque(pool.submit(data.batch, step, size) for step in steps[:depth])
+        for k in range(len(steps)):
+            if k + depth < len(steps):
+                pending.append(pool.submit(data.batch, steps[k + depth], size))
+            yield pending.popleft().result()
+
+
+class Validation:
+    """The fixed validation crops, degraded once per validation cell, and how a restorer scores on them."""
+
+    def __init__(self, data_root: str | None, device: str, log=print, sampler_crops: int = 24):
+        self.samples: list[tuple[str, np.ndarray, str]] = []  # (set:id, clean uint8, alnum36 label)
+        root = data_root or os.environ.get(datasets.DATA_ROOT_ENV)
+        for name, ids in validation_ids().items():
+            if not root:
+                break
+            try:
+                ds = datasets.load(name, root, protocol="alnum36")
+            except BenchmarkError:
+                continue
+            wanted = set(ids)
+            self.samples.extend((f"{name}:{s.sample_id}", s.image, s.target) for s in ds.samples if s.sample_id in wanted)
+        if not self.samples:
+            log("note: validating on synth renders (seed 2): no real train split found")
+            for index in range(60):
+                sample_id, image, label = synth.render(index, seed=VALIDATION_SYNTH_SEED)
+                self.samples.append((sample_id, image, datasets.normalize_label(label)))
+        self.sampler_crops = min(sampler_crops, len(self.samples))
+        self.cells = [Cell(b, s) for b, s in VALIDATION_CELLS]
+        self.degraded = {cell: [degradations.degrade(image, cell, stable_seed("validation", sample_id, cell.key))
+                                for sample_id, image, _ in self.samples] for cell in self.cells}
+        self.recognizer = recognizers.create("easyocr", device)
+
+    def scores(self, images: list[np.ndarray], count: int) -> dict:
+        """PSNR and EasyOCR word accuracy / 1-NED of restored float images against the first ``count`` crops."""
+        restored = [(np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8) for x in images]
+        texts = [datasets.normalize_label(t) for t, _ in self.recognizer.recognize(restored)]
+        truth = self.samples[:count]
+        return {"psnr": float(np.mean([metrics.psnr(r.astype(np.float32) / 255, c.astype(np.float32) / 255)
+                                       for r, (_, c, _) in zip(restored, truth)])),
+                "ned": float(np.mean([metrics.ned_similarity(t, g) for t, (_, _, g) in zip(texts, truth)])),
+                "accuracy": float(np.mean([t == g for t, (_, _, g) in zip(texts, truth)]))}
+
+    def run(self, restorer, count: int | None = None, passthrough: bool = False) -> dict:
+        """Scores per cell and their mean; ``passthrough`` scores the clean crops through the
+        method's own representation instead (an autoencoder being trained)."""
+        count = count or len(self.samples)
+        seeds = [stable_seed("validation-restore", sample_id) for sample_id, _, _ in self.samples[:count]]
+        with torch.no_grad():
+            if passthrough:
+                clean = [to_tensor(image)[0] for _, image, _ in self.samples[:count]]
+                out = restorer.passthrough(clean)
+                result = {"clean": self.scores([o.permute(1, 2, 0).cpu().numpy() for o in out], count)}
+            else:
+                result = {}
+                for cell in self.cells:
+                    out = restorer.restore_many([to_tensor(d)[0] for d in self.degraded[cell][:count]], seeds)
+                    result[cell.key] = self.scores([o.permute(1, 2, 0).cpu().numpy() for o in out], count)
+        result["mean"] = {k: float(np.mean([v[k] for v in result.values()])) for k in ("psnr", "ned", "accuracy")}
+        return result
+
+
+def flattened(points: list[dict], readout: str = "one_step", ned_tolerance: float = 0.01,
+              psnr_tolerance: float = 0.25, min_points: int = 9) -> bool:
+    """Whether a validation curve has stopped rising: over the last third of its points (at least
+    three), the least-squares line of the mean 1-NED rises by less than ``ned_tolerance`` and that of
+    the mean PSNR by less than ``psnr_tolerance`` dB."""
+    usable = [p for p in points if p.get(readout)]
+    if len(usable) < min_points:
+        return False
+    tail = usable[-max(3, len(usable) // 3):]
+    steps = np.array([p["step"] for p in tail], dtype=float)
+    for key, tolerance in (("ned", ned_tolerance), ("psnr", psnr_tolerance)):
+        values = np.array([p[readout]["mean"][key] for p in tail])
+        slope = np.polyfit(steps, values, 1)[0]
+        if slope * (steps[-1] - steps[0]) >= tolerance:
+            return False
+    return True
 
 
 def lr_at(step: int, total: int, recipe: Recipe) -> float:
@@ -107,7 +215,8 @@ def _state_path(out: str, stage: str) -> str:
 def train(method: str, preset: str = "compact", data_root: str | None = None, steps: int | None = None,
           device: str = "auto", out: str | None = None, resume: bool = False, seed: int | None = None,
           stage: str | None = None, install: bool = False, progress: bool = True, log=print,
-          synth_count: int | None = None, checkpoint_every: int | None = None) -> dict:
+          synth_count: int | None = None, checkpoint_every: int | None = None, validate: bool = True,
+          validate_every: int | None = None, stop_when_flat: bool = True) -> dict:
     """Train, write ``<out>/<method>-<preset>.pt/.json`` and return the checkpoint metadata."""
     torch.manual_seed(stable_seed("init", method, 0 if seed is None else seed))  # weight initialisation
     try:
@@ -119,6 +228,8 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         recipe.synth_count = synth_count
     if checkpoint_every is not None:
         recipe.checkpoint_every = checkpoint_every
+    if validate_every is not None:
+        recipe.validate_every = validate_every
     device = resolve_device(device)
     torch.set_flush_denormal(True)  # tiny exp() weights would otherwise slow CPU arithmetic ~10x
     out = os.path.abspath(out or os.path.join("training", f"{method}-{preset}"))
@@ -129,29 +240,35 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         raise BenchmarkError(f"{method} has stages {', '.join(recipe.stages)}, not {unknown[0]!r}")
 
     data = PairedData(data_root, recipe.crop, recipe.synth_count, recipe.seed, log=log)
+    validation = Validation(data_root, device, log) if validate else None
     modules = trainer.modules().to(device)
     history: dict[str, list] = {}
+    curves: dict[str, dict] = {}
+    trained: dict[str, int] = {}
     elapsed_before = 0.0
     earlier_stages = recipe.stages[:recipe.stages.index(stage)] if stage is not None else ()
     for earlier in earlier_stages:
         # a later stage alone starts from the finished state of the stage before it; the
-        # checkpoint's metadata covers the earlier stages too (their losses and training time)
+        # checkpoint's metadata covers the earlier stages too (their losses, curves and training time)
         path = _state_path(out, earlier)
         if not os.path.exists(path):
             raise BenchmarkError(f"--stage {stage} needs the finished earlier stage in {out} ({path}); "
                                  f"train it first with --stage {earlier}")
         state = torch.load(path, map_location=device, weights_only=False)
-        history[earlier] = state["losses"]
+        history[earlier], trained[earlier] = state["losses"], state["step"]
+        curves[earlier] = state.get("validation") or {}
         elapsed_before += state.get("seconds", 0.0)
         if earlier == earlier_stages[-1]:
             modules.load_state_dict(state["modules"])
     started = time.perf_counter()
+    loop_seconds = wait_seconds = validation_seconds = 0.0
+    loop_steps = 0
     for stage_name in stages:
         total = recipe.steps_for(stage_name)
         params = [p for p in trainer.parameters(stage_name) if p.requires_grad]
         optimizer = torch.optim.Adam(params, lr=recipe.lr, betas=(0.9, 0.999))
         ema = _Ema(modules, recipe.ema) if recipe.ema else None
-        start, losses = 0, []
+        start, losses, curve = 0, [], {"points": [], "stopped_early": False}
         path = _state_path(out, stage_name)
         if resume and os.path.exists(path):
             state = torch.load(path, map_location=device, weights_only=False)
@@ -160,6 +277,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
             if ema is not None and state.get("ema") is not None:
                 ema.shadow, ema.updates = state["ema"], state["step"]
             start, losses = state["step"], state["losses"]
+            curve = state.get("validation") or curve
             elapsed_before += state.get("seconds", 0.0)
             log(f"resuming {method} stage {stage_name} at step {start}/{total}")
         elif resume:
@@ -168,12 +286,18 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
             trainer.prepare(lambda k: tuple(t.to(device) for t in data.batch(-1 - k, recipe.batch_size)), stage_name)
         modules.train()
         stage_started = time.perf_counter()
-        bar = tqdm(range(start, total), desc=f"train {method} [{stage_name}]", disable=not progress,
+        done = start
+        bar = tqdm(total=total, initial=start, desc=f"train {method} [{stage_name}]", disable=not progress,
                    dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30.0, file=sys.stderr)
-        for step in bar:
+        batches = prefetched(data, range(start, total), recipe.batch_size)
+        stop = curve["stopped_early"]
+        while done < total and not stop:
+            step = done
+            tick = time.perf_counter()
+            clean, degraded = next(batches)
+            got = time.perf_counter()
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, total, recipe)
-            clean, degraded = data.batch(step, recipe.batch_size)
             generator = torch.Generator(device=device).manual_seed(stable_seed("train-noise", recipe.seed, stage_name, step))
             loss, logs = trainer.loss(clean.to(device), degraded.to(device), generator, stage_name)
             if not torch.isfinite(loss):
@@ -186,29 +310,56 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
             if ema is not None:
                 ema.update(modules)
             losses.append(float(loss))
-            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
             done = step + 1
-            if done % recipe.checkpoint_every == 0 or done == total:
+            loop_seconds += time.perf_counter() - tick
+            wait_seconds += got - tick
+            loop_steps += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
+            if validation is not None and (done % recipe.validate_every == 0 or done == total):
+                t0 = time.perf_counter()
+                point = _validate(validation, trainer, modules, ema, recipe, stage_name, done,
+                                  sampler=(done // recipe.validate_every) % recipe.sampler_every == 0 or done == total)
+                validation_seconds += time.perf_counter() - t0
+                curve["points"].append(point)
+                modules.train()
+                log(f"validation {method} [{stage_name}] step {done}: " + _describe(point))
+                if stop_when_flat and flattened(curve["points"]):
+                    stop = curve["stopped_early"] = done < total
+                    log(f"validation curve of {method} [{stage_name}] has flattened at step {done}; stopping")
+            if done % recipe.checkpoint_every == 0 or done == total or stop:
                 seconds = elapsed_before + time.perf_counter() - stage_started
-                _save_state(path, modules, optimizer, ema, done, losses, seconds)
+                _save_state(path, modules, optimizer, ema, done, losses, seconds, curve)
         bar.close()
+        batches.close()
         if ema is not None:
             ema.copy_to(modules)
-        history[stage_name] = losses
+        curve["converged"] = flattened(curve["points"])
+        history[stage_name], curves[stage_name], trained[stage_name] = losses, curve, done
     modules.eval()
 
     train_seconds = elapsed_before + time.perf_counter() - started
+    single = len(recipe.stages) == 1
     meta = {
         "method": method, "preset": preset, "config": recipe.config,
         "recipe": {k: v for k, v in asdict(recipe).items() if k != "config"},
         "training_data": data.sources, "degradation": data.ranges,
-        "steps": {s: recipe.steps_for(s) for s in recipe.stages} if len(recipe.stages) > 1 else recipe.steps,
+        "steps": trained[recipe.stages[0]] if single else trained,
+        "max_steps": recipe.steps if single else {s: recipe.steps_for(s) for s in recipe.stages},
         "seed": recipe.seed,
         "final_loss": {s: float(np.mean(v[-50:])) for s, v in history.items()} if len(history) > 1
         else float(np.mean(next(iter(history.values()))[-50:])),
         "loss_curve": {s: [round(float(np.mean(v[i:i + 50])), 5) for i in range(0, len(v), 50)]
                        for s, v in history.items()},
-        "train_seconds": round(train_seconds, 1), "device": device, "torch": torch.__version__,
+        "validation": {"cells": [list(c) for c in VALIDATION_CELLS],
+                       "crops": len(validation.samples) if validation else 0,
+                       "sampler_crops": validation.sampler_crops if validation else 0,
+                       "stages": curves} if validation else None,
+        "train_seconds": round(train_seconds, 1), "validation_seconds": round(validation_seconds, 1),
+        "throughput": {"steps_per_second": round(loop_steps / loop_seconds, 4) if loop_seconds else None,
+                       "data_wait_fraction": round(wait_seconds / loop_seconds, 4) if loop_seconds else None,
+                       "batch_size": recipe.batch_size, "crop": list(recipe.crop)},
+        "device": device, "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(), "code_version": git_commit(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -220,6 +371,38 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
             shutil.copyfile(os.path.splitext(path)[0] + ext, os.path.join(WEIGHTS_DIR, checkpoint_name(method, preset) + ext))
         log(f"installed into {WEIGHTS_DIR}")
     return meta
+
+
+def _validate(validation: Validation, trainer, modules, ema, recipe: Recipe, stage: str, step: int,
+              sampler: bool) -> dict:
+    """Score the current weights (the EMA ones where kept) on the validation crops."""
+    backup = {k: v.detach().clone() for k, v in modules.state_dict().items()}
+    if ema is not None:
+        ema.copy_to(modules)
+    state = {k: v.detach().clone() for k, v in trainer.shipped_state().items()}
+    modules.load_state_dict(backup)
+    meta = {"method": recipe.method, "preset": recipe.preset, "config": recipe.config}
+    device = next(modules.parameters()).device
+    make = lambda one_step: load_restorer(recipe.method, device=str(device), preset=recipe.preset,
+                                          weights=(state, meta), one_step=one_step)
+    point: dict = {"step": step}
+    if stage == "autoencoder":  # the representation the diffusion stage will work in
+        point["one_step"] = validation.run(make(True), passthrough=True)
+        return point
+    restorer = make(True)
+    point["one_step"] = validation.run(restorer)
+    if sampler and make(False).nfe > restorer.nfe:
+        point["sampler"] = validation.run(make(False), count=validation.sampler_crops)
+    return point
+
+
+def _describe(point: dict) -> str:
+    parts = []
+    for readout in ("one_step", "sampler"):
+        if point.get(readout):
+            m = point[readout]["mean"]
+            parts.append(f"{readout} psnr {m['psnr']:.2f} 1-NED {m['ned']:.3f} acc {m['accuracy']:.3f}")
+    return "; ".join(parts)
 
 
 class _Ema:
@@ -245,16 +428,19 @@ class _Ema:
         module.load_state_dict(self.shadow)
 
 
-def _save_state(path, modules, optimizer, ema, step, losses, seconds) -> None:
+def _save_state(path, modules, optimizer, ema, step, losses, seconds, validation) -> None:
     tmp = path + ".tmp"
     torch.save({"modules": modules.state_dict(), "optimizer": optimizer.state_dict(),
                 "ema": ema.shadow if ema is not None else None, "step": step, "losses": losses,
-                "seconds": seconds}, tmp)
+                "seconds": seconds, "validation": validation}, tmp)
     os.replace(tmp, path)
 
 
 def train_command(args) -> int:
+    if args.validate_every is not None and args.validate_every <= 0:
+        raise BenchmarkError(f"--validate-every must be positive, got {args.validate_every}")
     meta = train(args.restorer, args.preset, args.data_root, args.steps, args.device, args.out, args.resume,
-                 args.seed, args.stage, args.install)
+                 args.seed, args.stage, args.install, validate=not args.no_validation,
+                 validate_every=args.validate_every, stop_when_flat=not args.no_early_stop)
     print(json.dumps({k: meta[k] for k in ("method", "preset", "steps", "final_loss", "train_seconds", "sha256")}))
     return 0

@@ -56,6 +56,12 @@ class Restorer:
                     out[i] = restored
         return out  # type: ignore[return-value]
 
+    def passthrough(self, images: Sequence[torch.Tensor], max_batch: int = 64) -> list[torch.Tensor]:
+        """Clean crops pushed through the method's own resampling / tiling / encoding and back, with
+        no restoration: what the method can keep at best (the pass-through ceiling). Methods that
+        work at the crop's own size keep everything."""
+        return [image.float().clamp(0, 1) for image in images]
+
     def info(self) -> dict:
         """Facts recorded in config.json: enough to tell which weights produced the numbers."""
         return {"name": self.name, "family": self.family, "nfe": self.nfe, "preset": self.preset,

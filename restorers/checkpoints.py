@@ -20,6 +20,7 @@ import torch
 from .base import RestorerError
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+CHECKPOINT_DIR_ENV = "BENCHMARK_CHECKPOINTS"  # a folder of the user's own checkpoints, searched first
 
 
 def file_digest(path: str, algorithm: str = "sha256") -> str:
@@ -40,6 +41,19 @@ def checkpoint_name(method: str, preset: str) -> str:
 
 def shipped_path(method: str, preset: str) -> str:
     return os.path.join(WEIGHTS_DIR, checkpoint_name(method, preset) + ".pt")
+
+
+def find_checkpoint(method: str, preset: str, checkpoint_dir: str | None = None) -> str:
+    """The file ``<method>-<preset>.pt`` to load: from ``checkpoint_dir`` (or ``$BENCHMARK_CHECKPOINTS``)
+    when that folder holds it, otherwise the shipped one."""
+    folder = checkpoint_dir or os.environ.get(CHECKPOINT_DIR_ENV)
+    if folder:
+        if not os.path.isdir(folder):
+            raise RestorerError(f"checkpoint folder {folder!r} does not exist")
+        path = os.path.join(folder, checkpoint_name(method, preset) + ".pt")
+        if os.path.exists(path):
+            return path
+    return shipped_path(method, preset)
 
 
 def _atomic(path: str, write) -> None:
@@ -96,9 +110,14 @@ def load_checkpoint(method: str, preset: str, path: str | None = None) -> tuple[
                             f"{train_hint(method, preset)}")
     if meta.get("method") != method:
         raise RestorerError(f"checkpoint {path} is for {meta.get('method')!r}, not {method!r}")
+    if meta.get("preset") != preset:
+        raise RestorerError(f"checkpoint {path} is preset {meta.get('preset')!r}, not {preset!r}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several types for damaged files
         raise RestorerError(f"checkpoint {path} cannot be read ({e}); {train_hint(method, preset)}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("state_dict"), dict):
+        raise RestorerError(f"checkpoint {path} is not in the project's format (no state_dict)")
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in payload["state_dict"].items()}
+    meta["path"] = os.path.abspath(path)
     return state, meta

@@ -1,7 +1,7 @@
 """LDM: latent diffusion (Rombach et al., CVPR 2022) trained as a low-light restorer.
 
-Stage 1, autoencoder: a KL-regularized convolutional autoencoder with downsampling f = 4
-(a 32 x W crop becomes a 4-channel 8 x W/4 latent), trained on clean crops with
+Stage 1, autoencoder: a KL-regularized convolutional autoencoder with downsampling f (the compact
+preset: f = 2 on 64 px canvases, a 4-channel 32 x W/2 latent; the paper preset: f = 4), trained on clean crops with
 L1 + 0.1 ST-LPIPS reconstruction loss and a tiny KL weight (1e-6). (With LDM's perceptual
 weight of 1, a CPU-sized training budget learned texture instead of fidelity: about 17 dB PSNR.)
 No patch discriminator: on CPU-sized training budgets it did not pay for its cost. After stage 1, latents are scaled to
@@ -60,20 +60,25 @@ class Block(nn.Module):
 
 
 class Autoencoder(nn.Module):
-    """KL autoencoder, f = 4. ``encode`` returns (mean, logvar) of the latent."""
+    """KL autoencoder with downsampling f = 2^levels. ``encode`` returns (mean, logvar) of the latent."""
 
-    def __init__(self, channels: int = 32, latent_channels: int = 4):
+    def __init__(self, channels: int = 32, latent_channels: int = 4, downsample: int = 4):
         super().__init__()
-        c = channels
-        self.encoder = nn.Sequential(
-            nn.Conv2d(3, c, 3, padding=1), Block(c, c), nn.Conv2d(c, c, 3, stride=2, padding=1),
-            Block(c, 2 * c), nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1), Block(2 * c, 2 * c),
-            nn.GroupNorm(_groups(2 * c), 2 * c), nn.SiLU(), nn.Conv2d(2 * c, 2 * latent_channels, 3, padding=1))
-        self.decoder = nn.Sequential(
-            nn.Conv2d(latent_channels, 2 * c, 3, padding=1), Block(2 * c, 2 * c),
-            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(2 * c, 2 * c, 3, padding=1), Block(2 * c, c),
-            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, c, 3, padding=1), Block(c, c),
-            nn.GroupNorm(_groups(c), c), nn.SiLU(), nn.Conv2d(c, 3, 3, padding=1))
+        c, levels = channels, int(downsample).bit_length() - 1
+        if downsample < 2 or 2 ** levels != downsample:
+            raise ValueError(f"autoencoder downsampling must be a power of two >= 2, got {downsample}")
+        encoder, width = [nn.Conv2d(3, c, 3, padding=1), Block(c, c)], c
+        for _ in range(levels):
+            encoder += [nn.Conv2d(width, width, 3, stride=2, padding=1), Block(width, 2 * c)]
+            width = 2 * c
+        self.encoder = nn.Sequential(*encoder, nn.GroupNorm(_groups(width), width), nn.SiLU(),
+                                     nn.Conv2d(width, 2 * latent_channels, 3, padding=1))
+        decoder = [nn.Conv2d(latent_channels, 2 * c, 3, padding=1), Block(2 * c, 2 * c)]
+        for _ in range(levels):
+            decoder += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(width, width, 3, padding=1),
+                        Block(width, c)]
+            width = c
+        self.decoder = nn.Sequential(*decoder, nn.GroupNorm(_groups(c), c), nn.SiLU(), nn.Conv2d(c, 3, 3, padding=1))
         self.register_buffer("scale_factor", torch.ones(()))
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,7 +101,7 @@ class LatentDiffusion(nn.Module):
         super().__init__()
         zc = config["latent_channels"]
         self.parametrization = config.get("parametrization", "eps")
-        self.autoencoder = Autoencoder(config["ae_channels"], zc)
+        self.autoencoder = Autoencoder(config["ae_channels"], zc, config.get("downsample", 4))
         unet = lambda scale: UNet(2 * zc, zc, config["channels"], tuple(config["channel_mult"]), config["blocks"],
                                   tuple(config["attention_levels"]), embedding_scale=scale)
         # "eps": the U-Net's output is eps_hat (LDM). "edm": the U-Net sits in EDM's preconditioning
@@ -116,24 +121,27 @@ def schedule(config: dict) -> torch.Tensor:
     return alpha_bars(sqrt_linear_betas(config["timesteps"], config["beta_start"], config["beta_end"]))
 
 
-@register("ldm", family="diffusion", description="Latent diffusion: KL autoencoder (f=4) + conditional latent U-Net, DDIM")
+@register("ldm", family="diffusion", description="Latent diffusion: KL autoencoder + conditional latent U-Net, DDIM")
 class LDM(CanvasRestorer):
     name = "ldm"
     family = "diffusion"
     description = "latent diffusion"
     training_data = "train splits + synth, paired (clean, degraded)"
 
-    def __init__(self, device="cpu", preset=None, checkpoint=None, variant=None, steps: int | None = None,
-                 eta: float | None = None):
-        super().__init__(device, preset, checkpoint, variant)
+    def __init__(self, device="cpu", preset=None, steps: int | None = None, eta: float | None = None, **source):
+        super().__init__(device, preset, **source)
         c = self.meta["config"]
         self.abar = schedule(c)
-        self.steps = steps or c["sampling_steps"]
+        self.steps = 1 if self.one_step else steps or c["sampling_steps"]  # one DDIM step T -> 0: z0_hat(z_T)
         self.eta = c["sampling_eta"] if eta is None else eta
         self.nfe = self.steps
 
     def build(self, config: dict) -> nn.Module:
         return LatentDiffusion(config)
+
+    def encode_decode(self, batch: torch.Tensor) -> torch.Tensor:
+        ae = self.net.autoencoder
+        return ae.image(ae.latent(batch))
 
     def sample(self, dark: torch.Tensor, generators) -> torch.Tensor:
         c = self.meta["config"]
@@ -202,11 +210,12 @@ class LDMTrainer:
 
 
 PRESETS = {
-    "compact": dict(ae_channels=16, channels=64, channel_mult=(1, 2), blocks=1, attention_levels=(1,),
-                    canvas_height=32, batch_size=16, crop=(32, 128), lr=2e-4,
-                    stage_steps={"autoencoder": 1500, "diffusion": 3000}, sampling_steps=20, parametrization="edm"),
-    "paper": dict(ae_channels=128, channels=192, channel_mult=(1, 2, 3, 4), blocks=2, attention_levels=(2, 3),
-                  canvas_height=128, batch_size=16, crop=(128, 256), lr=1e-4,
+    # 64 px canvases and f = 2 (a 32 px high latent): at f = 4 the autoencoder alone lost words (README, ceiling).
+    "compact": dict(ae_channels=16, downsample=2, channels=32, channel_mult=(1, 2, 2), blocks=1, attention_levels=(2,),
+                    canvas_height=64, batch_size=16, crop=(64, 128), lr=2e-4,
+                    stage_steps={"autoencoder": 3000, "diffusion": 6000}, sampling_steps=20, parametrization="edm"),
+    "paper": dict(ae_channels=128, downsample=4, channels=192, channel_mult=(1, 2, 3, 4), blocks=2,
+                  attention_levels=(2, 3), canvas_height=128, batch_size=16, crop=(128, 256), lr=1e-4,
                   stage_steps={"autoencoder": 100000, "diffusion": 200000}, sampling_steps=50,
                   parametrization="eps"),
 }
@@ -217,17 +226,18 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
         raise RestorerError(f"ldm has presets {', '.join(PRESETS)}, not {preset!r}")
     p = PRESETS[preset]
     unet_multiple = 2 ** (len(p["channel_mult"]) - 1)
-    config = dict(ae_channels=p["ae_channels"], latent_channels=4, channels=p["channels"],
+    config = dict(ae_channels=p["ae_channels"], downsample=p["downsample"], latent_channels=4, channels=p["channels"],
                   channel_mult=list(p["channel_mult"]), blocks=p["blocks"], attention_levels=list(p["attention_levels"]),
                   timesteps=1000, beta_start=0.0015, beta_end=0.0195, parametrization=p["parametrization"],
                   sampling_steps=p["sampling_steps"],
                   sampling_eta=0.0, lpips_weight=0.1, kl_weight=1e-6, canvas_height=p["canvas_height"],
-                  multiple=4 * unet_multiple, max_width=8 * p["canvas_height"], degradation=DEGRADATION_RANGES)
+                  multiple=max(16, p["downsample"] * unet_multiple), max_width=8 * p["canvas_height"],
+                  degradation=DEGRADATION_RANGES)
     stage_steps = dict(p["stage_steps"])
     if steps:
         stage_steps = {k: steps for k in stage_steps}
     recipe = Recipe(method="ldm", preset=preset, config=config, steps=max(stage_steps.values()),
                     batch_size=p["batch_size"], crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed,
                     stages=("autoencoder", "diffusion"), stage_steps=stage_steps, warmup=100, grad_clip=1.0,
-                    ema=None)
+                    ema=0.999 if preset == "compact" else 0.9999)
     return LDMTrainer(recipe)

@@ -7,25 +7,41 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from .base import Restorer
-from .checkpoints import load_checkpoint, shipped_path
+from .base import Restorer, RestorerError
+from .checkpoints import find_checkpoint, load_checkpoint, shipped_path
 from .diffusion.canvas import restore_on_canvases, working_size
 
 
 class LearnedRestorer(Restorer):
-    """Loads ``<method>-<preset>`` (or an explicit ``checkpoint`` path), builds the network from
-    the architecture recorded in the checkpoint, and reports the checkpoint in ``info()``."""
+    """Loads ``<method>-<preset>`` (from ``checkpoint_dir`` when it holds that file, else the shipped
+    one; or an explicit ``checkpoint`` path), builds the network from the architecture recorded in
+    the checkpoint, and reports the checkpoint in ``info()``.
+
+    ``weights=(state_dict, meta)`` builds the restorer from weights in memory instead (training
+    validates its current weights this way). ``one_step=True`` replaces the sampler by the
+    network's clean estimate from the sampler's starting point (one network evaluation per scale).
+    """
 
     default_preset: ClassVar[str] = "compact"
     presets = ("compact", "paper")
 
     def __init__(self, device="cpu", preset: str | None = None, checkpoint: str | None = None,
-                 variant: str | None = None):
+                 variant: str | None = None, checkpoint_dir: str | None = None,
+                 weights: tuple[dict, dict] | None = None, one_step: bool = False):
         super().__init__(device, preset or self.default_preset)
         self.variant = variant
-        state, self.meta = load_checkpoint(self.checkpoint_method, self.preset, checkpoint)
-        self.net = self.build(self.meta["config"])
-        self.net.load_state_dict(state)
+        self.one_step = one_step
+        if weights is not None:
+            state, self.meta = weights
+        else:
+            path = checkpoint or find_checkpoint(self.checkpoint_method, self.preset, checkpoint_dir)
+            state, self.meta = load_checkpoint(self.checkpoint_method, self.preset, path)
+        try:
+            self.net = self.build(self.meta["config"])
+            self.net.load_state_dict(state)
+        except (KeyError, TypeError, RuntimeError) as e:  # a config or state of another architecture
+            where = self.meta.get("path", "the given weights")
+            raise RestorerError(f"checkpoint {where} does not fit {self.name}: {str(e).splitlines()[0]}") from None
         self.net.eval().to(self.device)
 
     @property
@@ -49,19 +65,10 @@ class LearnedRestorer(Restorer):
         info = super().info()
         info.update({k: self.meta.get(k) for k in ("sha256", "steps", "final_loss", "train_seconds", "code_version",
                                                     "parameters")})
-        info["checkpoint"] = self.meta.get("file")
+        info["checkpoint"] = self.meta.get("path") or self.meta.get("file")
         info["variant"] = self.variant
+        info["one_step"] = self.one_step
         return info
-
-    def seeded_noise(self, shape: tuple[int, ...], seeds, index: int | None = None) -> torch.Tensor:
-        """Standard normal noise, one generator per image, so an image's noise never depends on
-        the batch it is in. ``shape`` excludes the batch dimension."""
-        n = len(seeds)
-        out = torch.empty((n, *shape))
-        for i, seed in enumerate(seeds):
-            g = torch.Generator().manual_seed(int(seed) + (0 if index is None else 1_000_003 * index))
-            out[i] = torch.randn(shape, generator=g)
-        return out.to(self.device)
 
 
 class CanvasRestorer(LearnedRestorer):
@@ -72,8 +79,19 @@ class CanvasRestorer(LearnedRestorer):
     def sample(self, batch: torch.Tensor, generators: list[torch.Generator]) -> torch.Tensor:
         raise NotImplementedError
 
+    def canvas_of(self, height: int, width: int) -> tuple[int, int]:
+        c = self.meta["config"]
+        return working_size(height, width, c["canvas_height"], c["multiple"], c["max_width"])
+
+    def encode_decode(self, batch: torch.Tensor) -> torch.Tensor:
+        """What the method's own representation keeps of a canvas batch (identity for pixel-space methods)."""
+        return batch
+
     @torch.no_grad()
     def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
-        c = self.meta["config"]
-        size_of = lambda h, w: working_size(h, w, c["canvas_height"], c["multiple"], c["max_width"])
-        return restore_on_canvases(images, seeds, size_of, self.sample, self.device, max_batch)
+        return restore_on_canvases(images, seeds, self.canvas_of, self.sample, self.device, max_batch)
+
+    @torch.no_grad()
+    def passthrough(self, images, max_batch: int = 64) -> list[torch.Tensor]:
+        return restore_on_canvases(images, None, self.canvas_of, lambda batch, _: self.encode_decode(batch), self.device,
+                                   max_batch)

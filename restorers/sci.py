@@ -204,6 +204,6 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
     config = dict(layers=1, channels=3, calibrate_layers=3, calibrate_channels=16, stages=3, alpha=1.5, beta=1.0,
                   smooth_sigma=0.1, degradation=DEGRADATION_RANGES)
     recipe = Recipe(method="sci", preset=preset, config=config, steps=steps or p["steps"], batch_size=p["batch_size"],
-                    crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed, supervised=False, warmup=0,
+                    crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed, warmup=0,
                     grad_clip=None)
     return SCITrainer(recipe)

@@ -7,6 +7,8 @@ same data, same degradation ranges, a recorded budget.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
@@ -25,6 +27,18 @@ DEGRADATION_RANGES = {
     "noise": (0.0, 0.45),  # uniform; the grid spans 0 .. 0.4
 }
 
+# Validation crops carved once from the train splits (never from a test set) and never trained on:
+# restorers/validation_split.json lists their ids. Training scores them every few hundred steps at
+# these cells (brightness, noise): an easy one, one inside the DiD grid and a hard one.
+VALIDATION_CELLS = ((0.6, 0.02), (0.5, 0.1), (0.4, 0.25))
+VALIDATION_SPLIT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "validation_split.json")
+
+
+def validation_ids() -> dict[str, list[str]]:
+    """Sample ids of the validation crops per train set."""
+    with open(VALIDATION_SPLIT_FILE) as f:
+        return json.load(f)["sets"]
+
 
 @dataclass
 class Recipe:
@@ -36,13 +50,14 @@ class Recipe:
     crop: tuple[int, int]  # (height, width) of the training crops
     lr: float
     seed: int = 0
-    supervised: bool = True  # False: the loss sees only the degraded images (SCI)
     stages: tuple[str, ...] = ("main",)
     stage_steps: dict = field(default_factory=dict)  # per-stage step counts when they differ
     warmup: int = 100
     grad_clip: float | None = 1.0
     ema: float | None = None
     checkpoint_every: int = 250
+    validate_every: int = 250  # steps between validations of the one-step estimate
+    sampler_every: int = 4  # every this many validations, also the full sampler (on fewer crops)
     synth_count: int = 2000  # synth renders added to the real train splits
 
     def steps_for(self, stage: str) -> int:

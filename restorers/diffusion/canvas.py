@@ -23,12 +23,6 @@ def columns(height: int, width: int, max_columns: int) -> int:
     return int(min(max_columns, max(1, round(width / max(1, height)))))
 
 
-def canvas_size(height: int, width: int, canvas_height: int, max_columns: int) -> tuple[int, int]:
-    """(canvas_height, canvas_height * columns): keeps the crop's aspect ratio to the nearest
-    whole number of squares, so every canvas tiles into square patches."""
-    return canvas_height, canvas_height * columns(height, width, max_columns)
-
-
 def working_size(height: int, width: int, canvas_height: int, multiple: int, max_width: int) -> tuple[int, int]:
     """Canvas of fixed height keeping the aspect ratio, width a multiple of ``multiple``."""
     w = round(width * canvas_height / max(1, height) / multiple) * multiple

@@ -4,7 +4,10 @@ Input: the noisy state concatenated with condition images along channels; a scal
 (or time) per sample enters through a sinusoidal embedding and an MLP, and modulates every
 residual block (scale and shift after the second GroupNorm). Residual sums are scaled by
 1/sqrt(2) as in DDPM++. Self-attention runs at the levels listed in ``attention_levels``
-(level 0 is full resolution). Works for any H, W divisible by 2^(levels - 1).
+(level 0 is the first level's resolution). With ``space_to_depth`` = r > 1 the input is rearranged
+losslessly into r x r blocks of pixels as channels (pixel unshuffle) before the first convolution and
+the output back (pixel shuffle): every pixel is seen and produced, at about 1/r^2 of the cost.
+Works for any H, W divisible by ``multiple`` = r * 2^(levels - 1).
 """
 from __future__ import annotations
 
@@ -73,8 +76,10 @@ class UNet(nn.Module):
     def __init__(self, in_channels: int, out_channels: int = 3, channels: int = 32,
                  channel_mult: tuple[int, ...] = (1, 2), blocks_per_level: int = 1,
                  attention_levels: tuple[int, ...] = (1,), dropout: float = 0.0, emb_dim: int | None = None,
-                 embedding_scale: float = 1.0):
+                 embedding_scale: float = 1.0, space_to_depth: int = 1):
         super().__init__()
+        self.space_to_depth = space_to_depth
+        in_channels, out_channels = in_channels * space_to_depth ** 2, out_channels * space_to_depth ** 2
         emb_dim = emb_dim or 4 * channels
         self.channels = channels
         self.embedding_scale = embedding_scale  # noise levels ~1 (EDM's ln(sigma)/4) need a larger scale
@@ -115,13 +120,15 @@ class UNet(nn.Module):
 
     @property
     def multiple(self) -> int:
-        return 2 ** (self.levels - 1)
+        return self.space_to_depth * 2 ** (self.levels - 1)
 
     def forward(self, x: torch.Tensor, noise_level: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % self.multiple or x.shape[-2] % self.multiple:
             raise ValueError(f"U-Net input {tuple(x.shape[-2:])} must be divisible by {self.multiple}")
         level = noise_level.reshape(-1).expand(x.shape[0]) * self.embedding_scale
         emb = self.embed(timestep_embedding(level, self.channels))
+        if self.space_to_depth > 1:
+            x = F.pixel_unshuffle(x, self.space_to_depth)
         h = self.stem(x)
         hs = [h]
         for block in self.down:
@@ -142,4 +149,5 @@ class UNet(nn.Module):
                     h = extra(h)
             else:
                 h = block[1](block[0](h))
-        return self.out(h)
+        h = self.out(h)
+        return F.pixel_shuffle(h, self.space_to_depth) if self.space_to_depth > 1 else h
