@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmark {run,list,train,report,track}``.
+"""Command line: ``python -m benchmark {run,ceiling,list,train,report,track}``.
 
 Errors in the user's request print one line (``error: ...``) and exit with status 2; no traceback.
 """
@@ -25,6 +25,16 @@ resumes: finished units are skipped.
 """
 
 
+EPILOG_CEILING = """example:
+  python -m benchmark ceiling --datasets iiit5k,svt,ic13_857 --data-root ../shared/data/str --limit 300 \\
+      --restorers dtdm,irsde,ldm,did --out runs/ceiling
+
+Writes ceiling.csv into --out: per dataset x restorer x recognizer, the word accuracy, 1-NED and
+PSNR of the clean crops after the restorer's own path, the clean accuracy and the share kept.
+`run` computes the same table for its restorers unless --no-ceiling is given.
+"""
+
+
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -36,12 +46,40 @@ def default_restorers() -> list[str]:
     return default_names()
 
 
+def _shared_run_options(parser: argparse.ArgumentParser):
+    """Data, method and execution options of `run` and `ceiling`."""
+    d = parser.add_argument_group("data")
+    d.add_argument("--datasets", default="synth",
+                   help="comma-separated: synth (embedded), iiit5k, svt, ic13_857, ic15, svtp, cute80, or folder paths")
+    d.add_argument("--data-root", help="folder holding the named sets (default: $BENCHMARK_DATA_ROOT)")
+    d.add_argument("--limit", type=int, help="first N usable samples per dataset (default: all; for the embedded "
+                                              "synth set its first 16 of 1000, CPU-sized)")
+    d.add_argument("--protocol", default="alnum36", choices=["alnum36", "case-sensitive", "printable94"],
+                   help="label protocol applied to labels and predictions (default: alnum36)")
+    m = parser.add_argument_group("methods")
+    m.add_argument("--restorers", help="comma-separated restorer names (default: every shipped built-in; "
+                                       "see `python -m benchmark list`)")
+    m.add_argument("--checkpoint-preset", default=None,
+                   help="checkpoint preset of learned restorers (default: the shipped one, compact)")
+    m.add_argument("--checkpoints", metavar="DIR", default=os.environ.get("BENCHMARK_CHECKPOINTS"),
+                   help="folder of your own checkpoints (<method>-<preset>.pt + .json, as `train` writes them), "
+                        "used instead of the shipped ones where present (default: $BENCHMARK_CHECKPOINTS)")
+    m.add_argument("--recognizers", default="easyocr", help="comma-separated: easyocr (default), ppocr")
+    o = parser.add_argument_group("execution")
+    o.add_argument("--device", default="auto", help="auto (GPU if available), cpu, cuda or cuda:N")
+    o.add_argument("--out", help="run folder (default: runs/<date>-<time>); rerun with the same --out to resume")
+    o.add_argument("--seed", type=int, default=0, help="base seed of degradation noise and samplers (default 0)")
+    o.add_argument("--batch-size", type=int, default=32, help="images per restorer batch (default 32)")
+    o.add_argument("--quiet", action="store_true", help="no progress bar")
+    return o
+
+
 def build_parser() -> argparse.ArgumentParser:
     from degradations import PRESETS
 
     parser = argparse.ArgumentParser(prog="python -m benchmark",
                                      description="Can a machine still read the text after low-light restoration?")
-    sub = parser.add_subparsers(dest="command", metavar="{run,list,train,report,track}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,ceiling,list,train,report,track}")
 
     run = sub.add_parser("run", help="degrade, restore, recognize and score; writes a run folder",
                          formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG_RUN)
@@ -54,29 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--noise", help="comma-separated Gaussian noise stds >= 0 (images in [0, 1]), overriding the preset")
     g.add_argument("--model", default="did", choices=["did", "physical"],
                    help="degradation model (default: did, the DiD authors' HSV model)")
-    d = run.add_argument_group("data")
-    d.add_argument("--datasets", default="synth",
-                   help="comma-separated: synth (embedded), iiit5k, svt, ic13_857, ic15, svtp, cute80, or folder paths")
-    d.add_argument("--data-root", help="folder holding the named sets (default: $BENCHMARK_DATA_ROOT)")
-    d.add_argument("--limit", type=int, help="first N usable samples per dataset (default: all; for the embedded "
-                                              "synth set its first 16 of 1000, CPU-sized)")
-    d.add_argument("--protocol", default="alnum36", choices=["alnum36", "case-sensitive", "printable94"],
-                   help="label protocol applied to labels and predictions (default: alnum36)")
-    m = run.add_argument_group("methods")
-    m.add_argument("--restorers", help="comma-separated restorer names (default: every shipped built-in; "
-                                       "see `python -m benchmark list`)")
-    m.add_argument("--checkpoint-preset", default=None,
-                   help="checkpoint preset of learned restorers (default: the shipped one, compact)")
-    m.add_argument("--recognizers", default="easyocr", help="comma-separated: easyocr (default), ppocr")
-    o = run.add_argument_group("execution")
-    o.add_argument("--device", default="auto", help="auto (GPU if available), cpu, cuda or cuda:N")
-    o.add_argument("--out", help="run folder (default: runs/<date>-<time>); rerun with the same --out to resume")
-    o.add_argument("--seed", type=int, default=0, help="base seed of degradation noise and samplers (default 0)")
-    o.add_argument("--batch-size", type=int, default=32, help="images per restorer batch (default 32)")
+    o = _shared_run_options(run)
     o.add_argument("--no-kid", action="store_true", help="skip KID (Inception features cost ~0.2 s/image on CPU)")
     o.add_argument("--no-perceptual", action="store_true", help="skip the ST-LPIPS perceptual distance")
+    o.add_argument("--no-ceiling", action="store_true",
+                   help="skip the pass-through ceiling (clean crops through each restorer's own resampling)")
     o.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
-    o.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ceiling = sub.add_parser(
+        "ceiling", help="pass-through ceiling: clean crops through each restorer's own resampling / tiling / "
+                        "encoding (no degradation, no restoration), read by the recognizers",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG_CEILING)
+    _shared_run_options(ceiling)
 
     sub.add_parser("list", help="restorers, datasets, recognizers, metrics, presets")
 
@@ -129,6 +156,7 @@ def cmd_run(args) -> int:
         recognizers=_csv(args.recognizers), limit=args.limit, seed=args.seed, model=args.model,
         protocol=args.protocol, device=args.device, batch_size=args.batch_size, kid=not args.no_kid,
         perceptual=not args.no_perceptual, checkpoint_preset=args.checkpoint_preset,
+        checkpoint_dir=args.checkpoints, ceiling=not args.no_ceiling,
         grid_description=f"{args.grid} preset={args.preset}",
     )
     args.out = config.out  # so an interrupt can say where to resume
@@ -144,6 +172,25 @@ def cmd_run(args) -> int:
     print(f"results: {os.path.join(out, 'summary.csv')} (per cell), {os.path.join(out, 'samples.parquet')} "
           f"(per sample), {os.path.join(out, 'config.json')}")
     print(f"wall time: {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def cmd_ceiling(args) -> int:
+    from . import runner
+
+    if args.limit is not None and args.limit <= 0:
+        raise BenchmarkError(f"--limit must be positive, got {args.limit}")
+    config = runner.RunConfig(
+        out=args.out or os.path.join("runs", "ceiling-" + time.strftime("%Y%m%d-%H%M%S")),
+        datasets=_csv(args.datasets), data_root=args.data_root, cells=[],
+        restorers=_csv(args.restorers) if args.restorers else default_restorers(),
+        recognizers=_csv(args.recognizers), limit=args.limit, seed=args.seed, protocol=args.protocol,
+        device=args.device, batch_size=args.batch_size, kid=False, perceptual=False,
+        checkpoint_preset=args.checkpoint_preset, checkpoint_dir=args.checkpoints, ceiling=True)
+    args.out = config.out
+    table = runner.Runner(config, progress=not args.quiet).run(cells=False)
+    print(runner.format_ceiling(table))
+    print(f"\nresults: {os.path.join(os.path.abspath(config.out), 'ceiling.csv')}")
     return 0
 
 
@@ -202,7 +249,7 @@ def cmd_track(args) -> int:
     return track_command(args)
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "train": cmd_train, "report": cmd_report, "track": cmd_track}
+COMMANDS = {"run": cmd_run, "ceiling": cmd_ceiling, "list": cmd_list, "train": cmd_train, "report": cmd_report, "track": cmd_track}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,6 +60,8 @@ class RunConfig:
     perceptual: bool = True
     examples: int = 3  # samples per unit saved as PNG for the report
     checkpoint_preset: str | None = None  # None: each restorer's default
+    checkpoint_dir: str | None = None  # the user's own checkpoints, searched before the shipped ones
+    ceiling: bool = True  # also score clean crops passed through each restorer's own resampling/encoding
     grid_description: str = ""
 
 
@@ -207,11 +209,14 @@ class Runner:
                 self.log(f"note: {ds.name}: dropped {ds.empty_labels} samples whose {c.protocol} label is empty")
             self.datasets[ds.name] = ds
 
+        if c.checkpoint_dir is not None and not os.path.isdir(c.checkpoint_dir):
+            raise BenchmarkError(f"--checkpoints {c.checkpoint_dir!r} is not a folder")
         names = list(dict.fromkeys([CLEAN_RESTORER] + list(c.restorers)))
         self.restorers: dict[str, Restorer] = {}
         for name in names:
             try:
-                self.restorers[name] = load_restorer(name, device=self.device, preset=c.checkpoint_preset)
+                self.restorers[name] = load_restorer(name, device=self.device, preset=c.checkpoint_preset,
+                                                     checkpoint_dir=c.checkpoint_dir)
             except RestorerError as e:
                 raise BenchmarkError(str(e)) from None
         self.recognizers = {name: recognizers.create(name, self.device) for name in c.recognizers}
@@ -226,15 +231,18 @@ class Runner:
                     plan.append((ds_name, cell, restorer))
         return plan
 
-    def unit_path(self, ds_name: str, cell: Cell, restorer: str) -> str:
+    def unit_path(self, ds_name: str, cell: Cell | None, restorer: str) -> str:
+        """The file of one finished unit; ``cell`` None is the restorer's pass-through (ceiling) unit."""
         c = self.config
         fingerprint = digest({
-            "dataset": self.datasets[ds_name].fingerprint(), "cell": [cell.brightness, cell.noise],
+            "dataset": self.datasets[ds_name].fingerprint(),
+            "cell": [cell.brightness, cell.noise] if cell is not None else "passthrough",
             "restorer": self.restorers[restorer].info(), "recognizers": c.recognizers, "seed": c.seed,
             "model": c.model, "protocol": c.protocol, "kid": c.kid, "perceptual": c.perceptual,
             "examples": c.examples, "code": __version__,
         })
-        return os.path.join(self.out, "units", ds_name, cell.key, f"{restorer}-{fingerprint}.parquet")
+        folder = cell.key if cell is not None else "passthrough"
+        return os.path.join(self.out, "units", ds_name, folder, f"{restorer}-{fingerprint}.parquet")
 
     # -- caches of clean-image work, per dataset
     def _cache_dir(self, ds_name: str) -> str:
@@ -279,8 +287,9 @@ class Runner:
             batch = ds.samples[start:start + c.batch_size]
             degraded = [degradations.degrade(s.image, cell, degradations.degradation_seed(
                 c.seed, ds_name, s.sample_id, cell, c.model), c.model) for s in batch]
-            seeds = [stable_seed("restore", c.seed, ds_name, s.sample_id, cell.brightness, cell.noise, restorer_name)
-                     for s in batch]
+            # The same seed for every restorer: variants of one method (e.g. an ablation that shares its
+            # weights) see the same sampling noise, so their differences are the variants' own.
+            seeds = [stable_seed("restore", c.seed, ds_name, s.sample_id, cell.brightness, cell.noise) for s in batch]
             tensors = [torch.from_numpy(d).permute(2, 0, 1) for d in degraded]
             t0 = time.perf_counter()
             with torch.no_grad():
@@ -354,6 +363,41 @@ class Runner:
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
+    def run_ceiling_unit(self, ds_name: str, restorer_name: str, bar: tqdm | None) -> pd.DataFrame:
+        """Clean crops through the restorer's own resampling / tiling / encoding and back (no
+        degradation, no restoration), read by every recognizer: what the restorer can keep at best."""
+        c, ds = self.config, self.datasets[ds_name]
+        restorer = self.restorers[restorer_name]
+        through = []
+        for start in range(0, len(ds.samples), c.batch_size):
+            batch = [torch.from_numpy(s.image).permute(2, 0, 1).float() / 255.0 for s in ds.samples[start:start + c.batch_size]]
+            with torch.no_grad():
+                through.extend(to_uint8(o.detach().float().permute(1, 2, 0).cpu().numpy())
+                               for o in restorer.passthrough(batch))
+            if bar is not None:
+                bar.update(len(batch))
+        unchanged = all(np.array_equal(t, s.image) for t, s in zip(through, ds.samples))
+        frames = []
+        for rec_name in c.recognizers:
+            clean_preds = self.clean_recognitions(ds_name, rec_name)["prediction"].tolist()
+            preds = clean_preds if unchanged else [p for p, _ in self._recognize(rec_name, through)]
+            normalized = [datasets.normalize_label(p, c.protocol) for p in preds]
+            targets = [s.target for s in ds.samples]
+            frames.append(pd.DataFrame({
+                "dataset": ds_name, "restorer": restorer_name, "recognizer": rec_name,
+                "sample_id": [s.sample_id for s in ds.samples], "target": targets, "prediction": preds,
+                "correct": [metrics.word_correct(p, t) for p, t in zip(normalized, targets)],
+                "ned": [metrics.ned_similarity(p, t) for p, t in zip(normalized, targets)],
+                "clean_correct": [datasets.normalize_label(p, c.protocol) == t for p, t in zip(clean_preds, targets)],
+                "psnr": [metrics.psnr(t.astype(np.float32) / 255, s.image.astype(np.float32) / 255)
+                         for t, s in zip(through, ds.samples)],
+            }))
+        return pd.concat(frames, ignore_index=True)
+
+    def ceiling_units(self) -> list[tuple[str, None, str]]:
+        return [(ds_name, None, restorer) for ds_name in self.datasets
+                for restorer in dict.fromkeys([CLEAN_RESTORER] + list(self.config.restorers))]
+
     # -- the whole run
     def config_record(self) -> dict:
         c = self.config
@@ -374,25 +418,37 @@ class Runner:
         record["metrics"] = {k: asdict(v) for k, v in metrics.METRICS.items()}
         return record
 
-    def run(self) -> pd.DataFrame:
+    def run(self, cells: bool = True) -> pd.DataFrame:
+        """Every unit of the plan (``cells`` False: only the pass-through ceiling); writes the run
+        folder and returns the summary (or the ceiling table when ``cells`` is False)."""
         self.prepare()
         record = self.config_record()
         record["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         atomic_write_json(record, os.path.join(self.out, "config.json"))
         t0 = time.perf_counter()
 
-        plan = self.units()
-        todo = [u for u in plan if not os.path.exists(self.unit_path(*u))]
+        plan = self.units() if cells else []
+        ceiling_plan = self.ceiling_units() if self.config.ceiling or not cells else []
+        todo = [u for u in plan + ceiling_plan if not os.path.exists(self.unit_path(*u))]
         if len(todo) < len(plan):
             self.log(f"resuming: {len(plan) - len(todo)} of {len(plan)} units already finished in {self.out}")
         total = sum(len(self.datasets[ds]) for ds, _, _ in todo)
         with tqdm(total=total, unit="img", desc="benchmark", disable=not self.progress or total == 0,
                   dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 10.0, file=sys.stderr) as bar:
             for ds_name, cell, restorer in todo:
-                bar.set_postfix_str(f"{ds_name} {cell} {restorer}", refresh=False)
-                frame = self.run_unit(ds_name, cell, restorer, bar)
+                bar.set_postfix_str(f"{ds_name} {cell or 'pass-through'} {restorer}", refresh=False)
+                if cell is None:
+                    frame = self.run_ceiling_unit(ds_name, restorer, bar)
+                else:
+                    frame = self.run_unit(ds_name, cell, restorer, bar)
                 atomic_write_parquet(frame, self.unit_path(ds_name, cell, restorer))
 
+        if ceiling_plan:
+            ceiling = summarize_ceiling(pd.concat([pd.read_parquet(self.unit_path(*u)) for u in ceiling_plan],
+                                                  ignore_index=True))
+            atomic_write_bytes(os.path.join(self.out, "ceiling.csv"), ceiling.to_csv(index=False).encode())
+            if not cells:
+                return ceiling
         samples = pd.concat([pd.read_parquet(self.unit_path(*u)) for u in plan], ignore_index=True)
         atomic_write_parquet(samples, os.path.join(self.out, "samples.parquet"))
         summary = summarize(samples)
@@ -413,6 +469,28 @@ def summarize(samples: pd.DataFrame) -> pd.DataFrame:
         nfe=("nfe", "first"), clean_accuracy=("clean_correct", "mean"),
     ).reset_index()
     return summary
+
+
+def summarize_ceiling(frames: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset x restorer x recognizer: word accuracy / 1-NED / PSNR of clean crops passed
+    through the restorer, the clean accuracy, and the share of it kept."""
+    table = (frames.groupby(["dataset", "restorer", "recognizer"], sort=False)
+             .agg(n=("correct", "size"), accuracy=("correct", "mean"), ned=("ned", "mean"), psnr=("psnr", "mean"),
+                  clean_accuracy=("clean_correct", "mean"))
+             .reset_index())
+    table["kept"] = table["accuracy"] / table["clean_accuracy"].where(table["clean_accuracy"] > 0)
+    return table
+
+
+def format_ceiling(ceiling: pd.DataFrame) -> str:
+    """Per dataset x recognizer: one row per restorer, 'accuracy / 1-NED (share of clean accuracy kept)'."""
+    blocks = []
+    for (ds, rec), part in ceiling.groupby(["dataset", "recognizer"], sort=False):
+        rows = [f"  {r:<16} {a:.3f} / {n:.3f}   kept {k:.1%}" if k == k else f"  {r:<16} {a:.3f} / {n:.3f}"
+                for r, a, n, k in zip(part["restorer"], part["accuracy"], part["ned"], part["kept"])]
+        blocks.append(f"{ds} ({int(part['n'].max())} samples, clean accuracy {part['clean_accuracy'].iloc[0]:.3f}), "
+                      f"recognizer {rec}: pass-through word accuracy / 1-NED\n" + "\n".join(rows))
+    return "\n\n".join(blocks)
 
 
 def format_summary(summary: pd.DataFrame, value: str = "accuracy") -> str:

@@ -157,3 +157,46 @@ def history_figure(history: pd.DataFrame, path: str, metric: str = "accuracy") -
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def training_curves(meta: dict, path: str) -> str | None:
+    """A checkpoint's training record: the loss (running mean per 50 steps) and, per stage, the
+    validation word accuracy, 1-NED and PSNR of the one-step readout (lines, per cell dotted) and of
+    the full sampler (markers) against the step."""
+    stages = (meta.get("validation") or {}).get("stages") or {}
+    losses = meta.get("loss_curve") or {}
+    if not stages and not losses:
+        return None
+    names = list(dict.fromkeys(list(losses) + list(stages)))
+    fig, axes = plt.subplots(len(names), 4, figsize=(15, 3.0 * len(names)), squeeze=False)
+    for row, stage in zip(axes, names):
+        curve = losses.get(stage) or []
+        row[0].plot(np.arange(len(curve)) * 50 + 25, curve, color="black", lw=1)
+        row[0].set_title(f"{stage}: training loss (mean of 50 steps)", fontsize=9)
+        row[0].set_xlabel("step")
+        points = (stages.get(stage) or {}).get("points") or []
+        for ax, key, label in zip(row[1:], ("accuracy", "ned", "psnr"), ("word accuracy", "1-NED", "PSNR (dB)")):
+            ax.set_title(f"{stage}: validation {label}", fontsize=9)
+            ax.set_xlabel("step")
+            if not points:
+                continue
+            steps = [p["step"] for p in points]
+            cells = [k for k in points[-1]["one_step"] if k != "mean"]
+            for cell in cells:
+                ax.plot(steps, [p["one_step"][cell][key] for p in points], ls=":", lw=1, label=f"one-step {cell}")
+            ax.plot(steps, [p["one_step"]["mean"][key] for p in points], color="black", lw=1.6, label="one-step mean")
+            sampled = [p for p in points if p.get("sampler")]
+            if sampled:
+                ax.plot([p["step"] for p in sampled], [p["sampler"]["mean"][key] for p in sampled], "o-",
+                        color="tab:red", ms=4, lw=1, label="sampler mean")
+            ax.grid(alpha=0.3)
+        if points:
+            row[1].legend(fontsize=6, loc="lower right")
+    converged = {s: (stages.get(s) or {}).get("converged") for s in names}
+    fig.suptitle(f"{meta.get('method')}-{meta.get('preset')}: steps {meta.get('steps')}, "
+                 f"converged (flat validation over the last third): {converged}", fontsize=10)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

@@ -99,6 +99,13 @@ def write_report(run_dir: str, history: str | None = None) -> str:
                  "ssim", "kid", "kid_std", "perceptual"]]
     parts.append(_table(main, "main-table"))
 
+    ceiling_path = os.path.join(run_dir, "ceiling.csv")
+    if os.path.exists(ceiling_path):
+        parts.append("<h2>Pass-through ceiling</h2><p class='note'>clean crops pushed through each restorer's own "
+                     "resampling / tiling / encoding and back, with no degradation and no restoration: the most "
+                     "a restorer can keep. kept = pass-through accuracy / clean accuracy.</p>")
+        parts.append(_table(pd.read_csv(ceiling_path), "ceiling-table"))
+
     parts.append("<h2>Image quality (mean over degraded cells and datasets)</h2>")
     parts.append(_table(tables["quality"], "quality-table"))
     parts.append("<h2>Cost</h2><p class='note'>seconds per image: restorer wall time only, on the device "

@@ -39,6 +39,9 @@ def markdown_report(run_dir: str) -> str:
     parts = ["### Mean over degraded cells\n", to_markdown(headline_table(summary)),
              "\n### Per cell\n", cell_tables(summary),
              "\n### Cost\n", to_markdown(cost_table(summary), "{:.4g}")]
+    ceiling_path = os.path.join(run_dir, "ceiling.csv")
+    if os.path.exists(ceiling_path):
+        parts += ["\n### Pass-through ceiling\n", to_markdown(pd.read_csv(ceiling_path))]
     ablation = ablation_table(summary)
     if not ablation.empty:
         parts += ["\n### DiD ablations\n", to_markdown(ablation)]

@@ -176,9 +176,15 @@ VARIANTS = {
     "no-cy2": ("did-no-cy2", {}),
     "no-eta": ("did-no-eta", {}),
     "per-scale": ("did-per-scale", {}),
+    "canvas": ("did", {"tiling": "canvas"}),
 }
 
 
+@register("did-1step", family="diffusion", description="DiD read out in one step per scale (same weights as did)",
+          default=False, one_step=True)
+@register("did-canvas", family="diffusion",
+          description="DiD sampled on whole canvases instead of 32x32 tiles (same weights as did)",
+          default=False, variant="canvas")
 @register("did-per-scale", family="diffusion", description="DiD ablation: one model per scale",
           default=False, variant="per-scale")
 @register("did-no-eta", family="diffusion", description="DiD ablation: no noise eta on the conditions",

@@ -111,6 +111,7 @@ def make_network(config: dict) -> UNet:
                 tuple(config["attention_levels"]), space_to_depth=config.get("space_to_depth", 1))
 
 
+@register("dtdm-1step", family="diffusion", description="DTDM read out in one step: y_hat(z_S, S) (same weights as dtdm)", default=False, one_step=True)
 @register("dtdm", family="diffusion", description="DTDM (DiffRAW): truncated domain-transform diffusion, few steps")
 class DTDM(CanvasRestorer):
     name = "dtdm"

@@ -110,6 +110,7 @@ class MeanRevertingSDE:
         return values[int(i)].to(device=device, dtype=dtype)
 
 
+@register("irsde-1step", family="diffusion", description="IR-SDE read out in one step: the clean estimate at i = T (same weights as irsde)", default=False, one_step=True)
 @register("irsde", family="diffusion", description="IR-SDE: mean-reverting SDE from the dark image (ICML 2023)")
 class IRSDE(CanvasRestorer):
     name = "irsde"

@@ -121,6 +121,7 @@ def schedule(config: dict) -> torch.Tensor:
     return alpha_bars(sqrt_linear_betas(config["timesteps"], config["beta_start"], config["beta_end"]))
 
 
+@register("ldm-1step", family="diffusion", description="LDM read out in one step: one DDIM step T -> 0 (same weights as ldm)", default=False, one_step=True)
 @register("ldm", family="diffusion", description="Latent diffusion: KL autoencoder + conditional latent U-Net, DDIM")
 class LDM(CanvasRestorer):
     name = "ldm"

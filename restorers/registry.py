@@ -28,6 +28,7 @@ class Entry:
     origin: str  # "built-in" or the plugin's distribution name
     default: bool = False  # part of the default `python -m benchmark run`
     ready: Callable[[], bool] = lambda: True  # can it run now (e.g. its checkpoint is shipped)?
+    learned: bool = False  # loads a checkpoint (and so accepts checkpoint_dir)
 
 
 _BUILTIN: dict[str, Entry] = {}
@@ -47,7 +48,7 @@ def register(name: str, family: str | None = None, description: str | None = Non
 
         ready = (lambda: cls.is_ready(**fixed)) if hasattr(cls, "is_ready") else (lambda: True)
         _BUILTIN[name] = Entry(name, factory, family or cls.family, description or cls.description, "built-in",
-                               default, ready)
+                               default, ready, learned=hasattr(cls, "checkpoint_for"))
         return cls
 
     return decorate
@@ -86,11 +87,15 @@ def default_names() -> list[str]:
     return [name for name, entry in _BUILTIN.items() if entry.default and entry.ready()]
 
 
-def load(name: str, device: str = "cpu", preset: str | None = None, **kwargs) -> Restorer:
-    """Create a restorer by name, e.g. ``load("sci").restore(batch)``."""
+def load(name: str, device: str = "cpu", preset: str | None = None, checkpoint_dir: str | None = None,
+         **kwargs) -> Restorer:
+    """Create a restorer by name, e.g. ``load("sci").restore(batch)``. Learned restorers look for
+    their checkpoint in ``checkpoint_dir`` (or ``$BENCHMARK_CHECKPOINTS``) before the shipped one."""
     entries = available()
     if name not in entries:
         raise RestorerError(f"unknown restorer {name!r}; available: {', '.join(entries)}")
+    if checkpoint_dir is not None and entries[name].learned:
+        kwargs["checkpoint_dir"] = checkpoint_dir
     restorer = entries[name].factory(device=device, preset=preset, **kwargs)
     if not isinstance(restorer, Restorer):
         raise RestorerError(f"restorer {name!r} is a {type(restorer).__name__}, not a restorers.Restorer")

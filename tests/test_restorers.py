@@ -29,7 +29,8 @@ def checkpoints(tmp_path_factory):
     for method in ("sci", "did", "did-per-scale", "irsde", "dtdm", "ldm"):
         trainer = tiny(method)
         path = str(folder / f"{method}-compact.pt")
-        save_checkpoint(path, trainer.shipped_state(), {"method": method, "config": trainer.recipe.config})
+        save_checkpoint(path, trainer.shipped_state(), {"method": method, "preset": "compact",
+                                                          "config": trainer.recipe.config})
         paths[method] = path
     return paths
 

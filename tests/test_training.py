@@ -10,7 +10,7 @@ from restorers import RestorerError
 from restorers.checkpoints import load_checkpoint, save_checkpoint
 from restorers.sci import SCI
 
-FAST = dict(data_root=None, device="cpu", progress=False, synth_count=24, log=lambda *a: None)
+FAST = dict(data_root=None, device="cpu", progress=False, synth_count=24, log=lambda *a: None, validate=False)
 
 
 def weights(out):
@@ -81,7 +81,7 @@ def test_checkpoint_errors_say_how_to_fix(tmp_path):
     with pytest.raises(RestorerError, match="python -m benchmark train sci --preset compact"):
         load_checkpoint("sci", "compact", str(tmp_path / "missing.pt"))
     path = str(tmp_path / "sci-compact.pt")
-    save_checkpoint(path, {"w": torch.ones(3)}, {"method": "sci", "config": {}})
+    save_checkpoint(path, {"w": torch.ones(3)}, {"method": "sci", "preset": "compact", "config": {}})
     state, meta = load_checkpoint("sci", "compact", path)
     assert torch.equal(state["w"], torch.ones(3)) and meta["storage"] == "fp16"
     with pytest.raises(RestorerError, match="is for 'sci', not 'did'"):
