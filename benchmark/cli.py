@@ -144,15 +144,16 @@ def cmd_run(args) -> int:
     from . import runner
 
     axes = degradations.parse_axes(args.grid)
-    brightness = degradations.parse_values(args.brightness, "brightness") if args.brightness else None
-    noise = degradations.parse_values(args.noise, "noise") if args.noise else None
+    # An option given empty (e.g. an unset shell variable) is an error, never a silent fall-back to the default.
+    brightness = degradations.parse_values(args.brightness, "brightness") if args.brightness is not None else None
+    noise = degradations.parse_values(args.noise, "noise") if args.noise is not None else None
     cells = degradations.build_grid(axes, brightness, noise, args.preset)
     if args.limit is not None and args.limit <= 0:
         raise BenchmarkError(f"--limit must be positive, got {args.limit}")
     config = runner.RunConfig(
         out=args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")),
         datasets=_csv(args.datasets), data_root=args.data_root, cells=cells,
-        restorers=_csv(args.restorers) if args.restorers else default_restorers(),
+        restorers=_csv(args.restorers) if args.restorers is not None else default_restorers(),
         recognizers=_csv(args.recognizers), limit=args.limit, seed=args.seed, model=args.model,
         protocol=args.protocol, device=args.device, batch_size=args.batch_size, kid=not args.no_kid,
         perceptual=not args.no_perceptual, checkpoint_preset=args.checkpoint_preset,
@@ -183,7 +184,7 @@ def cmd_ceiling(args) -> int:
     config = runner.RunConfig(
         out=args.out or os.path.join("runs", "ceiling-" + time.strftime("%Y%m%d-%H%M%S")),
         datasets=_csv(args.datasets), data_root=args.data_root, cells=[],
-        restorers=_csv(args.restorers) if args.restorers else default_restorers(),
+        restorers=_csv(args.restorers) if args.restorers is not None else default_restorers(),
         recognizers=_csv(args.recognizers), limit=args.limit, seed=args.seed, protocol=args.protocol,
         device=args.device, batch_size=args.batch_size, kid=False, perceptual=False,
         checkpoint_preset=args.checkpoint_preset, checkpoint_dir=args.checkpoints, ceiling=True)
@@ -272,8 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # e.g. `python -m benchmark list | head`
         return 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         out = getattr(args, "out", None)
+        if args.command == "train":
+            print(f"\ninterrupted; the last periodic checkpoint is in {out or 'training/<method>-<preset>'}: "
+                  f"continue with the same command plus --resume", file=sys.stderr)
+            return 130
+        stopped = f"{e.args[0]}" if e.args else "finished units are saved"
         where = f" in {out}" if out else ""
-        print(f"\ninterrupted; finished units are saved{where}. Rerun the same command to resume.", file=sys.stderr)
+        print(f"\ninterrupted: {stopped}{where}. Rerun the same command to resume.", file=sys.stderr)
         return 130

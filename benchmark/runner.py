@@ -203,8 +203,8 @@ class Runner:
             ds = datasets.load(name, c.data_root, c.protocol, c.limit)
             if ds.name in self.datasets:
                 raise BenchmarkError(f"dataset {ds.name!r} given twice")
-            for sample_id, reason in ds.unreadable:
-                self.log(f"warning: {ds.name}: skipped unreadable image {sample_id!r} ({reason})")
+            for sample_id, reason in ds.skipped:
+                self.log(f"warning: {ds.name}: skipped sample {sample_id!r}: {reason}")
             if ds.empty_labels:
                 self.log(f"note: {ds.name}: dropped {ds.empty_labels} samples whose {c.protocol} label is empty")
             self.datasets[ds.name] = ds
@@ -410,7 +410,7 @@ class Runner:
         record["git_commit"] = git_commit()
         record["datasets_loaded"] = {
             name: {"source": ds.source, "samples": len(ds), "fingerprint": ds.fingerprint(),
-                   "unreadable": ds.unreadable, "empty_labels": ds.empty_labels, "protocol": ds.protocol}
+                   "skipped": ds.skipped, "empty_labels": ds.empty_labels, "protocol": ds.protocol}
             for name, ds in self.datasets.items()}
         record["restorers_loaded"] = {name: r.info() for name, r in self.restorers.items()}
         record["recognizers_loaded"] = {name: {"weights_md5": getattr(r, "weights_md5", None)}
@@ -418,9 +418,33 @@ class Runner:
         record["metrics"] = {k: asdict(v) for k, v in metrics.METRICS.items()}
         return record
 
+    def finished(self, unit: tuple) -> bool:
+        """Whether a unit's file exists and reads back whole; a damaged one is removed (and so recomputed)."""
+        path = self.unit_path(*unit)
+        if not os.path.exists(path):
+            return False
+        expected = len(self.datasets[unit[0]]) * len(self.config.recognizers)
+        try:
+            rows = len(pd.read_parquet(path))
+        except Exception as e:  # pyarrow raises several types for damaged files
+            reason = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+        else:
+            if rows == expected:
+                return True
+            reason = f"{rows} rows, expected {expected}"
+        self.log(f"warning: unit file {path} is damaged ({reason}); computing it again")
+        os.unlink(path)
+        return False
+
     def run(self, cells: bool = True) -> pd.DataFrame:
         """Every unit of the plan (``cells`` False: only the pass-through ceiling); writes the run
-        folder and returns the summary (or the ceiling table when ``cells`` is False)."""
+        folder and returns the summary (or the ceiling table when ``cells`` is False). One run at a
+        time per folder: a second process on the same --out stops with a clear error."""
+        check_writable(self.out)
+        with RunLock(self.out, self.log):
+            return self._run(cells)
+
+    def _run(self, cells: bool) -> pd.DataFrame:
         self.prepare()
         record = self.config_record()
         record["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -429,44 +453,111 @@ class Runner:
 
         plan = self.units() if cells else []
         ceiling_plan = self.ceiling_units() if self.config.ceiling or not cells else []
-        todo = [u for u in plan + ceiling_plan if not os.path.exists(self.unit_path(*u))]
-        if len(todo) < len(plan):
-            self.log(f"resuming: {len(plan) - len(todo)} of {len(plan)} units already finished in {self.out}")
+        todo = [u for u in plan + ceiling_plan if not self.finished(u)]
+        done = len(plan) + len(ceiling_plan) - len(todo)
+        if done:
+            self.log(f"resuming: {done} of {len(plan) + len(ceiling_plan)} units already finished in {self.out}")
         total = sum(len(self.datasets[ds]) for ds, _, _ in todo)
         with tqdm(total=total, unit="img", desc="benchmark", disable=not self.progress or total == 0,
                   dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 10.0, file=sys.stderr) as bar:
             for ds_name, cell, restorer in todo:
-                bar.set_postfix_str(f"{ds_name} {cell or 'pass-through'} {restorer}", refresh=False)
-                if cell is None:
-                    frame = self.run_ceiling_unit(ds_name, restorer, bar)
-                else:
-                    frame = self.run_unit(ds_name, cell, restorer, bar)
+                where = f"{ds_name} {cell or 'pass-through'} {restorer}"
+                bar.set_postfix_str(where, refresh=False)
+                try:
+                    if cell is None:
+                        frame = self.run_ceiling_unit(ds_name, restorer, bar)
+                    else:
+                        frame = self.run_unit(ds_name, cell, restorer, bar)
+                except KeyboardInterrupt as e:
+                    e.args = (f"stopped during unit {where}; {done} of {len(plan) + len(ceiling_plan)} units "
+                              f"finished and saved",)
+                    raise
                 atomic_write_parquet(frame, self.unit_path(ds_name, cell, restorer))
+                done += 1
 
+        result = None
         if ceiling_plan:
-            ceiling = summarize_ceiling(pd.concat([pd.read_parquet(self.unit_path(*u)) for u in ceiling_plan],
-                                                  ignore_index=True))
-            atomic_write_bytes(os.path.join(self.out, "ceiling.csv"), ceiling.to_csv(index=False).encode())
-            if not cells:
-                return ceiling
-        samples = pd.concat([pd.read_parquet(self.unit_path(*u)) for u in plan], ignore_index=True)
-        atomic_write_parquet(samples, os.path.join(self.out, "samples.parquet"))
-        summary = summarize(samples)
-        atomic_write_bytes(os.path.join(self.out, "summary.csv"), summary.to_csv(index=False).encode())
+            result = summarize_ceiling(pd.concat([pd.read_parquet(self.unit_path(*u)) for u in ceiling_plan],
+                                                 ignore_index=True))
+            atomic_write_bytes(os.path.join(self.out, "ceiling.csv"), result.to_csv(index=False).encode())
+        if plan:
+            samples = pd.concat([pd.read_parquet(self.unit_path(*u)) for u in plan], ignore_index=True)
+            atomic_write_parquet(samples, os.path.join(self.out, "samples.parquet"))
+            result = summarize(samples)
+            atomic_write_bytes(os.path.join(self.out, "summary.csv"), result.to_csv(index=False).encode())
         record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         record["wall_seconds_this_invocation"] = round(time.perf_counter() - t0, 2)
         atomic_write_json(record, os.path.join(self.out, "config.json"))
-        return summary
+        return result
+
+
+class RunLock:
+    """``<out>/.lock`` holding the PID and host of the run writing the folder. A lock whose process
+    is gone (a run killed with -9) is stale and taken over with a note; a live one is an error."""
+
+    def __init__(self, folder: str, log: Callable[[str], None]):
+        self.path = os.path.join(folder, ".lock")
+        self.log = log
+        self.mine = f"{os.getpid()} {platform.node()}"
+
+    def holder(self) -> tuple[int | None, str]:
+        try:
+            with open(self.path) as f:
+                pid, _, host = f.read().strip().partition(" ")
+            return int(pid), host
+        except (OSError, ValueError):
+            return None, ""
+
+    def __enter__(self) -> "RunLock":
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                pid, host = self.holder()
+                if pid is not None and host == platform.node() and _alive(pid):
+                    raise BenchmarkError(f"another run (PID {pid}) is writing to {os.path.dirname(self.path)}; "
+                                         f"wait for it to finish or choose another --out") from None
+                if pid is not None and host != platform.node():
+                    raise BenchmarkError(f"{self.path} says a run on host {host!r} (PID {pid}) is writing there; "
+                                         f"if it is gone, delete the file") from None
+                self.log(f"note: removing a stale lock {self.path} (PID {pid} is not running)")
+                try:
+                    os.unlink(self.path)
+                except FileNotFoundError:
+                    pass
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(self.mine + "\n")
+            return self
+        raise BenchmarkError(f"could not take the lock {self.path}")
+
+    def __exit__(self, *exc) -> None:
+        try:
+            with open(self.path) as f:
+                if f.read().strip() == self.mine:
+                    os.unlink(self.path)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def summarize(samples: pd.DataFrame) -> pd.DataFrame:
-    """Means per dataset x cell x restorer x recognizer: the table everything else reads."""
+    """Means per dataset x cell x restorer x recognizer: the table everything else reads. It holds
+    no wall-clock time (that is in samples.parquet), so the same command gives the same bytes."""
     grouped = samples.groupby(SUMMARY_KEYS, sort=False)
     summary = grouped.agg(
         n=("correct", "size"), accuracy=("correct", "mean"), ned=("ned", "mean"),
         psnr=("psnr", "mean"), ssim=("ssim", "mean"), perceptual=("perceptual", "mean"),
-        kid=("kid", "first"), kid_std=("kid_std", "first"), seconds=("seconds", "first"),
-        nfe=("nfe", "first"), clean_accuracy=("clean_correct", "mean"),
+        kid=("kid", "first"), kid_std=("kid_std", "first"), nfe=("nfe", "first"), clean_accuracy=("clean_correct", "mean"),
     ).reset_index()
     return summary
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
 
@@ -71,11 +72,30 @@ def compare(history: pd.DataFrame, entries: pd.DataFrame, threshold: float) -> t
     return pd.DataFrame(rows), regressions
 
 
+def read_history(path: str) -> pd.DataFrame:
+    """The history file (empty when missing); a file that is not a history is one clear error."""
+    if not os.path.exists(path) or not os.path.getsize(path):
+        return pd.DataFrame()
+    try:
+        history = pd.read_csv(path)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
+        raise BenchmarkError(f"history {path} is not a CSV score history ({str(e).splitlines()[0][:80]}); "
+                             f"left untouched") from None
+    missing = [c for c in ["run", "config_hash", *KEY, *SCORES] if c not in history.columns]
+    if missing:
+        raise BenchmarkError(f"history {path} lacks the columns {', '.join(missing)}; left untouched")
+    for score in SCORES:
+        if not pd.api.types.is_numeric_dtype(history[score]):
+            bad = history[score][pd.to_numeric(history[score], errors="coerce").isna()].iloc[0]
+            raise BenchmarkError(f"history {path}: column {score!r} holds {str(bad)[:20]!r}, not a score; left untouched")
+    return history
+
+
 def track(run_dir: str, history_path: str, threshold: float = 0.02) -> list[str]:
-    if threshold < 0:
-        raise BenchmarkError("--threshold must be >= 0")
+    if not math.isfinite(threshold) or threshold < 0:
+        raise BenchmarkError(f"--threshold must be a finite number >= 0, got {threshold}")
     entries = run_entries(run_dir)
-    history = pd.read_csv(history_path) if os.path.exists(history_path) and os.path.getsize(history_path) else pd.DataFrame()
+    history = read_history(history_path)
     table, regressions = compare(history, entries, threshold)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     combined = pd.concat([history, entries], ignore_index=True) if not history.empty else entries

@@ -63,7 +63,7 @@ def write_report(run_dir: str, history: str | None = None) -> str:
     config = json.load(open(config_path)) if os.path.exists(config_path) else {}
     fig_dir = os.path.join(run_dir, "figures")
     os.makedirs(fig_dir, exist_ok=True)
-    tables = {"headline": headline_table(summary), "quality": quality_table(summary), "cost": cost_table(summary),
+    tables = {"headline": headline_table(summary), "quality": quality_table(summary), "cost": cost_table(samples),
               "ablation": ablation_table(summary)}
     table_dir = os.path.join(run_dir, "tables")
     os.makedirs(table_dir, exist_ok=True)

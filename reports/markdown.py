@@ -36,9 +36,11 @@ def cell_tables(summary: pd.DataFrame) -> str:
 
 def markdown_report(run_dir: str) -> str:
     summary = pd.read_csv(os.path.join(run_dir, "summary.csv"))
+    samples = pd.read_parquet(os.path.join(run_dir, "samples.parquet"), columns=["brightness", "noise", "restorer",
+                                                                                "recognizer", "nfe", "seconds"])
     parts = ["### Mean over degraded cells\n", to_markdown(headline_table(summary)),
              "\n### Per cell\n", cell_tables(summary),
-             "\n### Cost\n", to_markdown(cost_table(summary), "{:.4g}")]
+             "\n### Cost\n", to_markdown(cost_table(samples), "{:.4g}")]
     ceiling_path = os.path.join(run_dir, "ceiling.csv")
     if os.path.exists(ceiling_path):
         parts += ["\n### Pass-through ceiling\n", to_markdown(pd.read_csv(ceiling_path))]

@@ -25,10 +25,12 @@ def quality_table(summary: pd.DataFrame) -> pd.DataFrame:
             .reset_index())
 
 
-def cost_table(summary: pd.DataFrame) -> pd.DataFrame:
-    degraded = summary[~is_clean(summary)]
+def cost_table(samples: pd.DataFrame) -> pd.DataFrame:
+    """Per restorer: NFE and restorer wall time per image over the degraded units (from
+    samples.parquet, one recognizer's rows, so each image counts once)."""
+    degraded = samples[~is_clean(samples) & (samples["recognizer"] == samples["recognizer"].iloc[0])]
     return (degraded.groupby("restorer", sort=False)
-            .agg(nfe=("nfe", "first"), seconds_per_image=("seconds", "mean"), images=("n", "sum"))
+            .agg(nfe=("nfe", "first"), seconds_per_image=("seconds", "mean"), images=("seconds", "size"))
             .reset_index())
 
 

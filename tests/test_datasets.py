@@ -47,7 +47,7 @@ def test_tsv_folder_reports_unreadable_and_empty(tmp_path, rng):
     assert np.array_equal(ds.samples[0].image, img)
     assert ds.samples[1].image.shape == (20, 50, 3)
     assert ds.samples[0].target == "hello" and ds.samples[0].label == "Hello"
-    assert [i for i, _ in ds.unreadable] == ["b.png", "missing.png"]
+    assert [i for i, _ in ds.skipped] == ["b.png", "missing.png"]
     assert ds.empty_labels == 1
 
 
@@ -58,7 +58,7 @@ def test_lmdb_layout(tmp_path, rng):
     assert [s.sample_id for s in ds.samples] == ["000000001", "000000003"]
     assert [s.target for s in ds.samples] == ["one", "three"]
     assert np.array_equal(ds.samples[1].image, imgs[2])
-    assert ds.unreadable[0][0] == "000000002"
+    assert ds.skipped[0][0] == "000000002"
 
 
 def test_limit_and_protocol(tmp_path, rng):
@@ -115,5 +115,5 @@ def test_synth_has_500_distinct_words():
 @needs_str
 def test_shared_iiit5k_loads():
     ds = datasets.load("iiit5k", STR_ROOT, limit=50)
-    assert len(ds) == 50 and not ds.unreadable
+    assert len(ds) == 50 and not ds.skipped
     assert ds.samples[0].label == "PRIVATE" and ds.samples[0].target == "private"

@@ -3,7 +3,6 @@ never touches a test set or the training pool, and the flat-curve rule that stop
 import hashlib
 
 import numpy as np
-import pytest
 import torch
 
 import degradations

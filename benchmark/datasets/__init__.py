@@ -71,7 +71,7 @@ class Dataset:
     source: str
     protocol: str
     samples: list[Sample]
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (sample_id, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (sample_id, why): unreadable, degenerate, duplicate
     empty_labels: int = 0
 
     def __len__(self) -> int:
@@ -88,13 +88,32 @@ class Dataset:
         return h.hexdigest()[:16]
 
 
+# Crops the suite skips (with a warning naming the sample) rather than feed to a restorer or a
+# recognizer: a side below MIN_SIDE pixels carries no glyph, and an aspect ratio beyond MAX_ASPECT
+# (a 3 x 4000 sliver) makes the recognizer's height-64 resize tens of thousands of pixels wide.
+MIN_SIDE = 4
+MAX_ASPECT = 25.0
+
+
 def decode_image(data: bytes) -> np.ndarray:
-    """Bytes of any format OpenCV reads -> RGB uint8 (grey expanded, alpha dropped)."""
-    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if array is None:
+    """Bytes of any format OpenCV reads -> RGB uint8 (grey expanded, alpha dropped, 16 bits
+    scaled to 8). Raises ValueError saying why when the bytes are not a usable crop."""
+    if not data:
+        raise ValueError("empty file")
+    try:
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        array = None
+    if array is None or array.size == 0:
         raise ValueError("not a decodable image")
-    if array.dtype != np.uint8:
-        array = cv2.convertScaleAbs(array, alpha=255.0 / max(1, int(array.max())))
+    if array.dtype == np.uint16:
+        array = ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise ValueError(f"unsupported pixel type {array.dtype}")
+    height, width = array.shape[:2]
+    if min(height, width) < MIN_SIDE or max(height, width) / min(height, width) > MAX_ASPECT:
+        raise ValueError(f"degenerate {height}x{width} crop (a side below {MIN_SIDE} px or an aspect ratio "
+                         f"beyond {MAX_ASPECT:g})")
     if array.ndim == 2:
         return cv2.cvtColor(array, cv2.COLOR_GRAY2RGB)
     if array.shape[2] == 4:
@@ -104,37 +123,57 @@ def decode_image(data: bytes) -> np.ndarray:
 
 def _iter_tsv(folder: str) -> Iterator[tuple[str, bytes | Exception, str]]:
     path = os.path.join(folder, "labels.tsv")
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            line = line.rstrip("\n").rstrip("\r")
-            if not line.strip():
-                continue
-            if "\t" not in line:
-                raise BenchmarkError(f"{path}:{number}: expected 'filename<TAB>label', got {line[:60]!r}")
-            filename, label = line.split("\t", 1)
-            try:
-                with open(os.path.join(folder, filename), "rb") as img:
-                    yield filename, img.read(), label
-            except OSError as e:
-                yield filename, e, label
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
+        raw = raw[3:]
+    for number, raw_line in enumerate(raw.split(b"\n"), 1):
+        try:
+            line = raw_line.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError:
+            raise BenchmarkError(f"{path}:{number}: not UTF-8 text ({raw_line[:40]!r}); save labels.tsv as UTF-8") from None
+        if not line.strip():
+            continue
+        if "\t" not in line:
+            raise BenchmarkError(f"{path}:{number}: expected 'filename<TAB>label', got {line[:60]!r}")
+        filename, label = line.split("\t", 1)
+        try:
+            with open(os.path.join(folder, filename), "rb") as img:
+                yield filename, img.read(), label
+        except OSError as e:
+            yield filename, e, label
 
 
 def _iter_lmdb(folder: str) -> Iterator[tuple[str, bytes | Exception, str]]:
     import lmdb
 
-    env = lmdb.open(folder, readonly=True, lock=False, readahead=False, meminit=False, max_readers=8)
+    try:
+        env = lmdb.open(folder, readonly=True, lock=False, readahead=False, meminit=False, max_readers=8)
+    except lmdb.Error as e:
+        raise BenchmarkError(f"{folder}: not a readable LMDB ({e})") from None
     try:
         with env.begin(write=False) as txn:
             raw = txn.get(b"num-samples")
             if raw is None:
                 raise BenchmarkError(f"{folder}: LMDB has no 'num-samples' key (not the STR layout)")
-            for index in range(1, int(raw) + 1):
+            try:
+                count = int(raw)
+            except ValueError:
+                raise BenchmarkError(f"{folder}: LMDB 'num-samples' is {raw[:20]!r}, not a number") from None
+            for index in range(1, count + 1):
                 label = txn.get(b"label-%09d" % index)
                 data = txn.get(b"image-%09d" % index)
                 sample_id = f"{index:09d}"
                 if label is None:
                     continue
-                yield sample_id, data if data is not None else KeyError("image missing"), label.decode("utf-8")
+                try:
+                    text = label.decode("utf-8")
+                except UnicodeDecodeError:
+                    yield sample_id, ValueError("label is not UTF-8"), ""
+                    continue
+                yield sample_id, data if data is not None else KeyError("image missing"), text
+    except lmdb.Error as e:
+        raise BenchmarkError(f"{folder}: not a readable LMDB ({e})") from None
     finally:
         env.close()
 
@@ -177,8 +216,8 @@ def load(name: str, data_root: str | None = None, protocol: str = "alnum36",
          limit: int | None = None) -> Dataset:
     """Load the first ``limit`` usable samples (all when None) of one dataset into memory.
 
-    Samples whose label is empty under the protocol are dropped and counted; undecodable images
-    are listed in ``unreadable`` by id and never scored.
+    Samples whose label is empty under the protocol are dropped and counted; undecodable or
+    degenerate images and repeated ids are listed in ``skipped`` by id with the reason, never scored.
     """
     if protocol not in PROTOCOLS:
         raise BenchmarkError(f"unknown label protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}")
@@ -195,23 +234,28 @@ def load(name: str, data_root: str | None = None, protocol: str = "alnum36",
         return dataset
 
     records = _iter_tsv(source) if _folder_format(source) == "tsv" else _iter_lmdb(source)
+    seen: set[str] = set()
     for sample_id, data, label in records:
         if limit is not None and len(dataset.samples) >= limit:
             break
+        if sample_id in seen:
+            dataset.skipped.append((sample_id, "duplicate id (the first one is kept)"))
+            continue
+        seen.add(sample_id)
+        if isinstance(data, Exception):
+            dataset.skipped.append((sample_id, str(data)))
+            continue
         target = normalize_label(label, protocol)
         if not target:
             dataset.empty_labels += 1
             continue
-        if isinstance(data, Exception):
-            dataset.unreadable.append((sample_id, str(data)))
-            continue
         try:
             image = decode_image(data)
         except ValueError as e:
-            dataset.unreadable.append((sample_id, str(e)))
+            dataset.skipped.append((sample_id, str(e)))
             continue
         dataset.samples.append(Sample(sample_id, image, label, target))
     if not dataset.samples:
         raise BenchmarkError(f"dataset {display!r} ({source}) has no usable samples"
-                             f" ({dataset.empty_labels} empty labels, {len(dataset.unreadable)} unreadable)")
+                             f" ({dataset.empty_labels} empty labels, {len(dataset.skipped)} skipped)")
     return dataset

@@ -1,0 +1,115 @@
+"""Nothing lost, nothing counted twice: kill -9 and resume, damaged unit files, two runs on one
+folder, Ctrl-C, and the same numbers from the same command."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.runner import Runner
+
+from .conftest import REPO
+
+ARGS = ["--restorers", "identity,clahe,gain-nlm", "--limit", "6", "--brightness", "0.5,0.3", "--noise", "0.05,0.2",
+        "--no-kid", "--no-report", "--quiet"]
+
+
+def command(out, *extra):
+    return [sys.executable, "-m", "benchmark", "run", *ARGS, "--out", str(out), *extra]
+
+
+def units(out):
+    found = {}
+    for root, _, files in os.walk(os.path.join(out, "units")):
+        for name in files:
+            if name.endswith(".parquet"):
+                path = os.path.join(root, name)
+                found[path] = os.stat(path).st_mtime_ns
+    return found
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "run"
+    subprocess.run(command(out), check=True, cwd=REPO, capture_output=True)
+    return out
+
+
+def test_kill_9_then_resume_recomputes_nothing_finished(reference, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(command(out), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(units(out)) < 4 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = units(out)
+    assert 4 <= len(before) and not (out / "summary.csv").exists(), "killed too late to test a resume"
+    assert (out / ".lock").exists()  # left behind by the killed run: stale
+    resumed = subprocess.run(command(out), cwd=REPO, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "removing a stale lock" in resumed.stderr and f"resuming: {len(before)} of" in resumed.stderr
+    after = units(out)
+    assert all(after[path] == mtime for path, mtime in before.items()), "a finished unit was computed again"
+    assert (out / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
+    assert not (out / ".lock").exists()
+
+
+def test_a_damaged_unit_file_is_computed_again(reference, tmp_path, capsys):
+    out = tmp_path / "damaged"
+    subprocess.run(["cp", "-r", str(reference), str(out)], check=True)
+    victims = sorted(p for p in units(out) if "/b0.3_n0.2/" in p)
+    with open(victims[0], "r+b") as f:  # truncate one file, garble another
+        f.truncate(os.path.getsize(victims[0]) // 2)
+    with open(victims[1], "r+b") as f:
+        f.seek(0)
+        f.write(b"\x00" * 64)
+    os.remove(out / "summary.csv")
+    assert main(["run", *ARGS, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("is damaged") == 2 and "computing it again" in err
+    assert (out / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
+
+
+def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
+    out = tmp_path / "busy"
+    first = subprocess.Popen(command(out), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not (out / ".lock").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    second = subprocess.run(command(out), cwd=REPO, capture_output=True, text=True)
+    first.wait()
+    assert second.returncode == 2
+    assert second.stderr.strip() == (f"error: another run (PID {first.pid}) is writing to {out}; "
+                                     f"wait for it to finish or choose another --out")
+    assert first.returncode == 0 and (out / "summary.csv").exists()
+
+
+def test_ctrl_c_says_where_the_run_stopped(tmp_path, monkeypatch, capsys):
+    calls = {"n": 0}
+    original = Runner.run_unit
+
+    def interrupted(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Runner, "run_unit", interrupted)
+    assert main(["run", *ARGS, "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("interrupted: stopped during unit synth b=0.5 σ=0.05 ") and "1 of" in err
+    assert err.endswith(f"in {tmp_path}. Rerun the same command to resume.")
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_same_command_same_bytes_and_batch_size_changes_nothing(reference, tmp_path):
+    again, batched = tmp_path / "again", tmp_path / "batched"
+    subprocess.run(command(again), check=True, cwd=REPO, capture_output=True)
+    subprocess.run(command(batched, "--batch-size", "4"), check=True, cwd=REPO, capture_output=True)
+    assert (again / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
+    assert (batched / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
+    assert (again / "ceiling.csv").read_bytes() == (reference / "ceiling.csv").read_bytes()
