@@ -182,21 +182,32 @@ class Validation:
         return result
 
 
-def flattened(points: list[dict], readout: str = "one_step", ned_tolerance: float = 0.01,
-              psnr_tolerance: float = 0.25, min_points: int = 9) -> bool:
-    """Whether a validation curve has stopped rising: over the last third of its points (at least
-    three), the least-squares line of the mean 1-NED rises by less than ``ned_tolerance`` and that of
-    the mean PSNR by less than ``psnr_tolerance`` dB."""
-    usable = [p for p in points if p.get(readout)]
-    if len(usable) < min_points:
-        return False
-    tail = usable[-max(3, len(usable) // 3):]
-    steps = np.array([p["step"] for p in tail], dtype=float)
+def _rises(points: list[dict], readout: str, ned_tolerance: float, psnr_tolerance: float) -> bool:
+    """Whether the least-squares lines of the mean 1-NED and PSNR over ``points`` rise by at least
+    their tolerance across the points' span of steps."""
+    steps = np.array([p["step"] for p in points], dtype=float)
     for key, tolerance in (("ned", ned_tolerance), ("psnr", psnr_tolerance)):
-        values = np.array([p[readout]["mean"][key] for p in tail])
-        slope = np.polyfit(steps, values, 1)[0]
-        if slope * (steps[-1] - steps[0]) >= tolerance:
-            return False
+        values = np.array([p[readout]["mean"][key] for p in points])
+        if np.polyfit(steps, values, 1)[0] * (steps[-1] - steps[0]) >= tolerance:
+            return True
+    return False
+
+
+def flattened(points: list[dict], ned_tolerance: float = 0.01, psnr_tolerance: float = 0.25,
+              min_points: int = 9) -> bool:
+    """Whether a validation curve has stopped rising. The one-step readout (every validation): over
+    the last third of its points (at least three), the fitted mean 1-NED rises by less than
+    ``ned_tolerance`` and the mean PSNR by less than ``psnr_tolerance`` dB. The full sampler (every
+    few validations, on fewer crops, so twice the tolerances): the same over its last three points,
+    once it has three; a run whose sampler still improves goes on."""
+    one_step = [p for p in points if p.get("one_step")]
+    if len(one_step) < min_points:
+        return False
+    if _rises(one_step[-max(3, len(one_step) // 3):], "one_step", ned_tolerance, psnr_tolerance):
+        return False
+    sampled = [p for p in points if p.get("sampler")]
+    if sampled and (len(sampled) < 3 or _rises(sampled[-3:], "sampler", 2 * ned_tolerance, 2 * psnr_tolerance)):
+        return False
     return True
 
 

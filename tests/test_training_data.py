@@ -66,17 +66,25 @@ def test_validation_split_is_disjoint_from_every_test_set_and_the_training_pool(
     assert set(validation_ids()) <= set(TRAIN_SETS)
 
 
-def point(step, ned, psnr):
-    return {"step": step, "one_step": {"mean": {"ned": ned, "psnr": psnr, "accuracy": 0.0}}}
+def point(step, ned, psnr, sampler=None):
+    p = {"step": step, "one_step": {"mean": {"ned": ned, "psnr": psnr, "accuracy": 0.0}}}
+    if sampler is not None:
+        p["sampler"] = {"mean": {"ned": sampler, "psnr": psnr, "accuracy": 0.0}}
+    return p
 
 
-def test_flattened_needs_a_flat_last_third():
+def test_flattened_needs_a_flat_last_third_of_both_readouts():
     rising = [point(s, 0.3 + 0.01 * k, 12 + 0.2 * k) for k, s in enumerate(range(250, 3001, 250))]
     assert not flattened(rising)
     plateau = [point(s, min(0.5, 0.3 + 0.05 * k) + 0.003 * (-1) ** k, min(15.0, 12 + k)) for k, s in
                enumerate(range(250, 3001, 250))]
     assert flattened(plateau)
     assert not flattened(plateau[:6])  # too few points to tell
+    with_sampler = lambda values: [point(p["step"], p["one_step"]["mean"]["ned"], p["one_step"]["mean"]["psnr"],
+                                         values.get(p["step"])) for p in plateau]
+    assert not flattened(with_sampler({1000: 0.5, 2000: 0.6, 3000: 0.7}))  # the sampler still improves
+    assert not flattened(with_sampler({2000: 0.7, 3000: 0.7}))  # too few sampler points to tell
+    assert flattened(with_sampler({1000: 0.69, 2000: 0.71, 3000: 0.7}))
 
 
 def test_training_records_validation_curves_and_stops_when_flat(tmp_path, monkeypatch):
