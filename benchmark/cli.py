@@ -94,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="degradation model (default: did, the DiD authors' HSV model)")
     o = _shared_run_options(run)
     o.add_argument("--no-kid", action="store_true", help="skip KID (Inception features cost ~0.2 s/image on CPU)")
-    o.add_argument("--no-perceptual", action="store_true", help="skip the ST-LPIPS perceptual distance")
+    o.add_argument("--perceptual", default="stlpips", choices=["stlpips", "lpips"],
+                   help="perceptual distance: stlpips (default; weights in its wheel) or lpips (classic LPIPS; its "
+                        "AlexNet trunk must be in torchvision's weight cache, the run stops otherwise)")
+    o.add_argument("--no-perceptual", action="store_true", help="skip the perceptual distance")
     o.add_argument("--no-ceiling", action="store_true",
                    help="skip the pass-through ceiling (clean crops through each restorer's own resampling)")
     o.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
@@ -156,7 +159,7 @@ def cmd_run(args) -> int:
         restorers=_csv(args.restorers) if args.restorers is not None else default_restorers(),
         recognizers=_csv(args.recognizers), limit=args.limit, seed=args.seed, model=args.model,
         protocol=args.protocol, device=args.device, batch_size=args.batch_size, kid=not args.no_kid,
-        perceptual=not args.no_perceptual, checkpoint_preset=args.checkpoint_preset,
+        perceptual=not args.no_perceptual, perceptual_metric=args.perceptual, checkpoint_preset=args.checkpoint_preset,
         checkpoint_dir=args.checkpoints, ceiling=not args.no_ceiling,
         grid_description=f"{args.grid} preset={args.preset}",
     )

@@ -44,16 +44,10 @@ METRICS = {
 # ---------------------------------------------------------------------------------- text metrics
 
 def levenshtein(a: str, b: str) -> int:
-    """Edit distance with unit insert/delete/substitute costs."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    """Edit distance with unit insert/delete/substitute costs (rapidfuzz's C implementation)."""
+    from rapidfuzz.distance import Levenshtein
+
+    return int(Levenshtein.distance(a, b))
 
 
 def ned_similarity(prediction: str, target: str) -> float:
@@ -135,44 +129,89 @@ class InceptionFeatures:
         return np.concatenate(feats).astype(np.float32) if feats else np.zeros((0, 2048), np.float32)
 
 
+class _Precomputed(torch.nn.Module):
+    """torchmetrics' feature extractor slot, fed with the Inception features computed (and cached)
+    above: ``update`` receives features, not images."""
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
 def kid(features_a: np.ndarray, features_b: np.ndarray, subsets: int = 100, subset_size: int = 1000,
         seed: int = 0) -> tuple[float, float]:
-    """Kernel Inception Distance: unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3, mean and std over
-    random subsets of min(subset_size, n) samples (without replacement within a subset)."""
+    """Kernel Inception Distance by torchmetrics' ``KernelInceptionDistance``: unbiased MMD^2 with
+    k(x, y) = (x.y / d + 1)^3 between ``features_a`` (restored) and ``features_b`` (clean), mean and
+    population std over random subsets of min(subset_size, n) samples, drawn from a generator
+    seeded with ``seed`` (the global one is left as it was)."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
     n = min(len(features_a), len(features_b))
     if n < 2:
         return float("nan"), float("nan")
-    m = min(subset_size, n)
-    d = features_a.shape[1]
-    rng = np.random.default_rng(seed)
-    a64, b64 = features_a.astype(np.float64), features_b.astype(np.float64)
-    values = np.empty(subsets)
-    for i in range(subsets):
-        x = a64[rng.choice(len(a64), m, replace=False)]
-        y = b64[rng.choice(len(b64), m, replace=False)]
-        k_xx = (x @ x.T / d + 1) ** 3
-        k_yy = (y @ y.T / d + 1) ** 3
-        k_xy = (x @ y.T / d + 1) ** 3
-        values[i] = ((k_xx.sum() - np.trace(k_xx)) / (m * (m - 1))
-                     + (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
-                     - 2 * k_xy.mean())
-    return float(values.mean()), float(values.std())
+    metric = KernelInceptionDistance(feature=_Precomputed(), subsets=subsets, subset_size=min(subset_size, n),
+                                     degree=3, gamma=None, coef=1.0)
+    metric.update(torch.from_numpy(np.asarray(features_b, np.float64)), real=True)
+    metric.update(torch.from_numpy(np.asarray(features_a, np.float64)), real=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        mean, std = metric.compute()
+    return float(mean), float(std)
 
 
 # ----------------------------------------------------------------------------- perceptual
 
-class PerceptualDistance:
-    """ST-LPIPS (shift-tolerant LPIPS, AlexNet trunk) per sample, weights from the wheel
-    (loaded and verified by :func:`restorers.perceptual.load_stlpips`)."""
+PERCEPTUAL = {
+    "stlpips": "ST-LPIPS, shift-tolerant LPIPS (AlexNet), every weight from the stlpips-pytorch wheel (default)",
+    "lpips": "classic LPIPS v0.1 (AlexNet) from the lpips package: its linear layers from the wheel, "
+             "its AlexNet trunk from torchvision's weight cache",
+}
 
-    def __init__(self, device: str = "cpu"):
+
+def alexnet_weights_path() -> str:
+    """Where torchvision keeps (and the lpips package loads) the ImageNet AlexNet weights."""
+    from torchvision.models import AlexNet_Weights
+
+    return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(AlexNet_Weights.IMAGENET1K_V1.url))
+
+
+def _load_lpips():
+    """Classic LPIPS, refusing to start without the real AlexNet trunk (never a random one)."""
+    path = alexnet_weights_path()
+    if not os.path.isfile(path):
+        raise BenchmarkError(f"--perceptual lpips needs torchvision's ImageNet AlexNet weights at {path}, which no "
+                             f"package ships; copy alexnet-owt-7be5be79.pth there (or set $TORCH_HOME) or use "
+                             f"--perceptual stlpips")
+    try:
+        import lpips
+    except ImportError:
+        raise BenchmarkError("--perceptual lpips needs the lpips package: pip install lpips") from None
+    linear = os.path.join(os.path.dirname(lpips.__file__), "weights", "v0.1", "alex.pth")
+    if not os.path.isfile(linear):
+        raise BenchmarkError(f"LPIPS linear layers missing at {linear}; reinstall lpips")
+    try:
+        net = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=False, verbose=False)
+    except Exception as e:  # torch raises several types for a file that is not the weights
+        raise BenchmarkError(f"the AlexNet weights at {path} do not load ({str(e).splitlines()[0][:100]})") from None
+    return net.eval()
+
+
+class PerceptualDistance:
+    """A perceptual distance per sample: ST-LPIPS (default; weights from the wheel, verified by
+    :func:`restorers.perceptual.load_stlpips`) or classic LPIPS (``kind="lpips"``)."""
+
+    def __init__(self, device: str = "cpu", kind: str = "stlpips"):
         from restorers.base import RestorerError
         from restorers.perceptual import load_stlpips
 
+        if kind not in PERCEPTUAL:
+            raise BenchmarkError(f"unknown perceptual distance {kind!r}; choose from {', '.join(PERCEPTUAL)}")
         try:
-            self.net = load_stlpips().to(device)
+            self.net = (load_stlpips() if kind == "stlpips" else _load_lpips()).to(device)
         except RestorerError as e:
             raise BenchmarkError(str(e)) from None
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.kind = kind
         self.device = device
 
     @torch.no_grad()

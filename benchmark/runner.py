@@ -58,6 +58,7 @@ class RunConfig:
     batch_size: int = 32
     kid: bool = True
     perceptual: bool = True
+    perceptual_metric: str = "stlpips"  # or "lpips" (classic; needs torchvision's AlexNet weights)
     examples: int = 3  # samples per unit saved as PNG for the report
     checkpoint_preset: str | None = None  # None: each restorer's default
     checkpoint_dir: str | None = None  # the user's own checkpoints, searched before the shipped ones
@@ -221,7 +222,7 @@ class Runner:
                 raise BenchmarkError(str(e)) from None
         self.recognizers = {name: recognizers.create(name, self.device) for name in c.recognizers}
         self.inception = metrics.InceptionFeatures(self.device) if c.kid else None
-        self.perceptual = metrics.PerceptualDistance(self.device) if c.perceptual else None
+        self.perceptual = metrics.PerceptualDistance(self.device, c.perceptual_metric) if c.perceptual else None
 
     def units(self) -> list[tuple[str, Cell, str]]:
         plan = []
@@ -238,7 +239,8 @@ class Runner:
             "dataset": self.datasets[ds_name].fingerprint(),
             "cell": [cell.brightness, cell.noise] if cell is not None else "passthrough",
             "restorer": self.restorers[restorer].info(), "recognizers": c.recognizers, "seed": c.seed,
-            "model": c.model, "protocol": c.protocol, "kid": c.kid, "perceptual": c.perceptual,
+            "model": c.model, "protocol": c.protocol, "kid": c.kid,
+            "perceptual": c.perceptual_metric if c.perceptual else None,
             "examples": c.examples, "code": __version__,
         })
         folder = cell.key if cell is not None else "passthrough"

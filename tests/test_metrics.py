@@ -1,8 +1,11 @@
+import os
+
 import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from benchmark import metrics
+from benchmark.errors import BenchmarkError
 from benchmark.datasets import normalize_label
 from degradations import did
 
@@ -63,6 +66,39 @@ def brute_force_mmd2(x, y):
     return xx + yy - 2 * xy
 
 
+def handwritten_kid(features_a, features_b, subsets=100, subset_size=1000, seed=0):
+    """The project's KID before it moved to torchmetrics (kept as the reference)."""
+    n = min(len(features_a), len(features_b))
+    m = min(subset_size, n)
+    d = features_a.shape[1]
+    rng = np.random.default_rng(seed)
+    a64, b64 = features_a.astype(np.float64), features_b.astype(np.float64)
+    values = np.empty(subsets)
+    for i in range(subsets):
+        x = a64[rng.choice(len(a64), m, replace=False)]
+        y = b64[rng.choice(len(b64), m, replace=False)]
+        k_xx, k_yy, k_xy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+        values[i] = ((k_xx.sum() - np.trace(k_xx)) / (m * (m - 1)) + (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+                     - 2 * k_xy.mean())
+    return float(values.mean()), float(values.std())
+
+
+def test_torchmetrics_kid_equals_the_handwritten_one_on_the_same_features(rng):
+    # Real Inception-sized features; subsets of all n samples, where both estimators are exact.
+    for n, shift in ((40, 0.05), (300, 0.0), (120, 0.3)):
+        a = rng.normal(size=(n, 2048)).astype(np.float32)
+        b = (rng.normal(size=(n, 2048)) + shift).astype(np.float32)
+        mean, std = metrics.kid(a, b, subsets=5, subset_size=1000, seed=3)
+        ref_mean, ref_std = handwritten_kid(a, b, subsets=5, subset_size=1000, seed=3)
+        assert abs(mean - ref_mean) < 1e-6 and abs(std - ref_std) < 1e-6
+    # Subsets smaller than the sets: different draws, the same estimator (means agree statistically).
+    a, b = rng.normal(size=(400, 64)), rng.normal(size=(400, 64)) + 0.2
+    mean, std = metrics.kid(a, b, subsets=200, subset_size=100)
+    ref_mean, ref_std = handwritten_kid(a, b, subsets=200, subset_size=100)
+    assert abs(mean - ref_mean) < 4 * (std + ref_std) / np.sqrt(200) and std == pytest.approx(ref_std, rel=0.3)
+    assert metrics.kid(a, b, subsets=10, subset_size=100, seed=1) == metrics.kid(a, b, subsets=10, subset_size=100, seed=1)
+
+
 def test_kid_formula_matches_brute_force(rng):
     x, y = rng.random((9, 5)), rng.random((9, 5)) + 0.3
     mean, std = metrics.kid(x, y, subsets=3, subset_size=1000)  # subset = the whole set
@@ -116,3 +152,31 @@ def test_perceptual_distance_zero_for_identical_and_grows_with_damage(synth_imag
 def test_metric_facts_table():
     assert metrics.METRICS["kid"].higher_is_better is False
     assert metrics.METRICS["accuracy"].higher_is_better is True
+
+
+def test_classic_lpips_without_alexnet_weights_stops_before_any_work(tmp_path, monkeypatch, capsys):
+    from benchmark.cli import main
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))  # an empty weight cache
+    out = tmp_path / "out"
+    code = main(["run", "--restorers", "identity", "--limit", "2", "--brightness", "0.4", "--noise", "0.1",
+                 "--no-kid", "--perceptual", "lpips", "--quiet", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    expected = os.path.join(str(tmp_path / "torch-home"), "hub", "checkpoints", "alexnet-owt-7be5be79.pth")
+    assert code == 2 and err.startswith("error: --perceptual lpips needs torchvision's ImageNet AlexNet weights at "
+                                        + expected) and "\n" not in err
+    assert not (out / "units").exists()
+
+
+def test_perceptual_selection(monkeypatch, tmp_path):
+    assert metrics.PerceptualDistance("cpu").kind == "stlpips"
+    with pytest.raises(BenchmarkError, match="unknown perceptual distance 'dists'"):
+        metrics.PerceptualDistance("cpu", "dists")
+    # With a trunk file in the cache, the lpips package builds its network from it (a file that is not
+    # torchvision's AlexNet fails torchvision's hash check: one clear error, never a random trunk).
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    path = metrics.alexnet_weights_path()
+    os.makedirs(os.path.dirname(path))
+    open(path, "wb").write(b"not the weights")
+    with pytest.raises(BenchmarkError, match="do not load"):
+        metrics.PerceptualDistance("cpu", "lpips")
