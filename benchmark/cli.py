@@ -64,7 +64,9 @@ def _shared_run_options(parser: argparse.ArgumentParser):
     m.add_argument("--checkpoints", metavar="DIR", default=os.environ.get("BENCHMARK_CHECKPOINTS"),
                    help="folder of your own checkpoints (<method>-<preset>.pt + .json, as `train` writes them), "
                         "used instead of the shipped ones where present (default: $BENCHMARK_CHECKPOINTS)")
-    m.add_argument("--recognizers", default="easyocr", help="comma-separated: easyocr (default), ppocr")
+    m.add_argument("--recognizers", default="easyocr,ppocrv6",
+                   help="comma-separated readers (default: easyocr,ppocrv6; more: ppocrv5, ppocr, plugins; "
+                        "see `list`)")
     o = parser.add_argument_group("execution")
     o.add_argument("--device", default="auto", help="auto (GPU if available), cpu, cuda or cuda:N")
     o.add_argument("--out", help="run folder (default: runs/<date>-<time>); rerun with the same --out to resume")
@@ -215,8 +217,8 @@ def cmd_list(args) -> int:
     for name, text in {**datasets.EMBEDDED, **datasets.NAMED_SETS}.items():
         print(f"    {name:<18} {text}")
     print("\nrecognizers (--recognizers):")
-    for name, (_, text) in recognizers.RECOGNIZERS.items():
-        print(f"    {name:<18} {text}")
+    for name, entry in recognizers.available().items():
+        print(f"    {name:<18} {entry.description} [{entry.origin}; weights: {entry.weights}]")
     print("\nmetrics:")
     for info in metrics.METRICS.values():
         better = "higher" if info.higher_is_better else "lower"

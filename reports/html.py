@@ -10,7 +10,7 @@ import tempfile
 import pandas as pd
 
 from . import figures
-from .tables import ablation_table, cost_table, headline_table, quality_table
+from .tables import ablation_table, cost_table, headline_table, quality_table, reader_agreement
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1200px;color:#1f2328}
@@ -64,7 +64,7 @@ def write_report(run_dir: str, history: str | None = None) -> str:
     fig_dir = os.path.join(run_dir, "figures")
     os.makedirs(fig_dir, exist_ok=True)
     tables = {"headline": headline_table(summary), "quality": quality_table(summary), "cost": cost_table(samples),
-              "ablation": ablation_table(summary)}
+              "ablation": ablation_table(summary), "agreement": reader_agreement(summary)}
     table_dir = os.path.join(run_dir, "tables")
     os.makedirs(table_dir, exist_ok=True)
     for name, table in tables.items():
@@ -80,6 +80,15 @@ def write_report(run_dir: str, history: str | None = None) -> str:
     recognizers = list(dict.fromkeys(summary["recognizer"]))
     parts.append("<h2>Headline: mean over degraded cells</h2>")
     parts.append(_table(tables["headline"], "headline-table"))
+
+    if not tables["agreement"].empty:
+        agreement = tables["agreement"]
+        parts.append("<h2>Do the readers agree on the restorers' ranking?</h2><p class='note'>per dataset × "
+                     "degraded cell: Kendall's τ between the two readers' orderings of the restorers by 1-NED "
+                     "(1 = same order, −1 = reversed) and whether they name the same best restorer. "
+                     f"Same best restorer in {agreement['same_best'].mean():.0%} of {len(agreement)} cells; "
+                     f"mean τ {agreement['kendall_tau'].mean():.2f}.</p>")
+        parts.append(_table(agreement, "agreement-table", floatfmt="{:.2f}"))
 
     for rec in recognizers:
         parts.append(f"<h2>Accuracy and 1-NED vs noise ({html.escape(rec)})</h2>")

@@ -6,7 +6,7 @@ import os
 import pandas as pd
 
 from .figures import is_clean
-from .tables import ablation_table, cost_table, headline_table
+from .tables import ablation_table, cost_table, headline_table, reader_agreement
 
 
 def to_markdown(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
@@ -41,6 +41,10 @@ def markdown_report(run_dir: str) -> str:
     parts = ["### Mean over degraded cells\n", to_markdown(headline_table(summary)),
              "\n### Per cell\n", cell_tables(summary),
              "\n### Cost\n", to_markdown(cost_table(samples), "{:.4g}")]
+    agreement = reader_agreement(summary)
+    if not agreement.empty:
+        parts += ["\n### Reader agreement (Kendall's τ of the restorers' 1-NED ranking per cell)\n",
+                  to_markdown(agreement, "{:.2f}")]
     ceiling_path = os.path.join(run_dir, "ceiling.csv")
     if os.path.exists(ceiling_path):
         parts += ["\n### Pass-through ceiling\n", to_markdown(pd.read_csv(ceiling_path))]

@@ -55,3 +55,28 @@ def ablation_table(summary: pd.DataFrame, full: str = "did") -> pd.DataFrame:
                  accuracy_vs_full=("accuracy_vs_full", "mean"), accuracy_vs_full_se=("accuracy_vs_full", "sem"),
                  ned_vs_full=("ned_vs_full", "mean"), ned_vs_full_se=("ned_vs_full", "sem"))
             .reset_index())
+
+
+def reader_agreement(summary: pd.DataFrame, metric: str = "ned") -> pd.DataFrame:
+    """Per dataset x degraded cell and each pair of recognizers: do they rank the restorers alike?
+    Kendall's tau between the two readers' orderings of the restorers by ``metric`` (1 = the same
+    order, -1 = reversed) and whether they name the same best restorer. Empty with one reader or
+    one restorer."""
+    from scipy.stats import kendalltau
+
+    degraded = summary[~is_clean(summary)]
+    readers = list(dict.fromkeys(degraded["recognizer"]))
+    rows = []
+    for (dataset, brightness, noise), cell in degraded.groupby(["dataset", "brightness", "noise"], sort=False):
+        table = cell.pivot_table(index="restorer", columns="recognizer", values=metric, sort=False)
+        if len(table) < 2:
+            continue
+        for i, a in enumerate(readers):
+            for b in readers[i + 1:]:
+                if a not in table or b not in table:
+                    continue
+                tau = kendalltau(table[a], table[b]).statistic
+                rows.append({"dataset": dataset, "brightness": brightness, "noise": noise, "reader_a": a,
+                             "reader_b": b, "kendall_tau": float(tau), "best_a": table[a].idxmax(),
+                             "best_b": table[b].idxmax(), "same_best": table[a].idxmax() == table[b].idxmax()})
+    return pd.DataFrame(rows)

@@ -46,7 +46,7 @@ def test_unknown_recognizer():
 
 
 def test_ppocr_extra_reads_clean_synth(synth_images):
-    pytest.importorskip("rapidocr_onnxruntime", reason="optional extra [ppocr] not installed")
+    pytest.importorskip("rapidocr_onnxruntime", reason="PP-OCRv4 reader not installed")
     from benchmark.datasets import normalize_label
 
     reader = recognizers.create("ppocr")
@@ -54,3 +54,39 @@ def test_ppocr_extra_reads_clean_synth(synth_images):
     correct = sum(normalize_label(p) == normalize_label(label) for (p, _), (_, _, label) in zip(preds, synth_images))
     assert correct >= 0.6 * len(synth_images)
     assert reader.recognize([synth_images[3][1]]) == [preds[3]]  # one at a time: batch-independent
+
+
+def test_every_recognizer_loads_and_reads_with_the_network_off(monkeypatch, synth_images):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a recognizer tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    read = 0
+    for name in recognizers.available():
+        try:
+            reader = recognizers.create(name)
+        except BenchmarkError as e:  # an optional reader whose package is not installed
+            assert "needs the package" in str(e)
+            continue
+        assert len(reader.recognize([synth_images[0][1], synth_images[1][1]])) == 2
+        read += 1
+    assert read >= 2  # the default readers at least
+
+
+def test_paddle_readers_are_hash_checked_and_batch_independent(synth_images, monkeypatch):
+    from benchmark.datasets import normalize_label
+
+    pytest.importorskip("rapidocr", reason="PP-OCRv6 reader not installed")
+    reader = recognizers.create("ppocrv6")
+    images = [img for _, img, _ in synth_images]
+    preds = reader.recognize(images)
+    correct = sum(normalize_label(p) == normalize_label(label) for (p, _), (_, _, label) in zip(preds, synth_images))
+    assert correct >= 0.8 * len(images)
+    assert [reader.recognize([img])[0][0] for img in images[:5]] == [p for p, _ in preds[:5]]
+    monkeypatch.setattr(recognizers, "_sha256", lambda path: "0" * 64)
+    with pytest.raises(BenchmarkError, match="differ from the pinned SHA-256"):
+        recognizers.create("ppocrv6")

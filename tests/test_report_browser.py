@@ -56,28 +56,3 @@ def test_report_renders_in_chromium(report, tmp_path):
     assert os.path.getsize(tmp_path / "report.png") > 10_000
     if os.environ.get("REPORT_SCREENSHOT"):
         shutil.copy(tmp_path / "report.png", os.environ["REPORT_SCREENSHOT"])
-
-
-def test_ablation_table_from_summary():
-    import pandas as pd
-
-    from reports.tables import ablation_table
-
-    rows = []
-    for restorer, acc in (("did", 0.5), ("did-no-ilvr", 0.4), ("did-no-lpips", 0.55), ("identity", 0.1)):
-        for noise in (0.1, 0.2):
-            # did-no-lpips is 0.05 better in 1-NED at noise 0.1 and 0.15 better at 0.2
-            ned = acc + (noise - 0.15) * 2 if restorer == "did-no-lpips" else acc
-            rows.append(dict(dataset="d", model="did", recognizer="easyocr", brightness=0.5, noise=noise,
-                             restorer=restorer, accuracy=acc + noise, ned=ned))
-    rows.append(dict(dataset="d", model="did", recognizer="easyocr", brightness=1.0, noise=0.0, restorer="identity",
-                     accuracy=1.0, ned=1.0))
-    table = ablation_table(pd.DataFrame(rows)).set_index("restorer")
-    assert list(table.index) == ["did", "did-no-ilvr", "did-no-lpips"]
-    assert table.loc["did", "accuracy"] == pytest.approx(0.65)
-    assert table.loc["did-no-ilvr", "accuracy_vs_full"] == pytest.approx(-0.1)
-    assert table.loc["did-no-lpips", "ned_vs_full"] == pytest.approx(0.05)
-    # paired over the two cells: differences -0.05 and +0.15 -> sample std 0.1414, / sqrt(2) = 0.1
-    assert table.loc["did-no-lpips", "ned_vs_full_se"] == pytest.approx(0.1)
-    assert table.loc["did-no-ilvr", "accuracy_vs_full_se"] == pytest.approx(0.0)
-    assert ablation_table(pd.DataFrame(rows[-3:])).empty

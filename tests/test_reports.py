@@ -1,6 +1,8 @@
 import pandas as pd
+import pytest
 
 from reports.markdown import cell_tables, to_markdown
+from reports.tables import ablation_table, reader_agreement
 
 
 def test_markdown_tables():
@@ -13,3 +15,41 @@ def test_markdown_tables():
     text = cell_tables(summary)
     assert "| clean | 1.000 / 1.000 |  |" in text
     assert "| b=0.5 σ=0.1 | 0.500 / 0.750 | 0.000 / 0.250 |" in text
+
+
+def test_ablation_table_from_summary():
+    rows = []
+    for restorer, acc in (("did", 0.5), ("did-no-ilvr", 0.4), ("did-no-lpips", 0.55), ("identity", 0.1)):
+        for noise in (0.1, 0.2):
+            # did-no-lpips is 0.05 better in 1-NED at noise 0.1 and 0.15 better at 0.2
+            ned = acc + (noise - 0.15) * 2 if restorer == "did-no-lpips" else acc
+            rows.append(dict(dataset="d", model="did", recognizer="easyocr", brightness=0.5, noise=noise,
+                             restorer=restorer, accuracy=acc + noise, ned=ned))
+    rows.append(dict(dataset="d", model="did", recognizer="easyocr", brightness=1.0, noise=0.0, restorer="identity",
+                     accuracy=1.0, ned=1.0))
+    table = ablation_table(pd.DataFrame(rows)).set_index("restorer")
+    assert list(table.index) == ["did", "did-no-ilvr", "did-no-lpips"]
+    assert table.loc["did", "accuracy"] == pytest.approx(0.65)
+    assert table.loc["did-no-ilvr", "accuracy_vs_full"] == pytest.approx(-0.1)
+    assert table.loc["did-no-lpips", "ned_vs_full"] == pytest.approx(0.05)
+    # paired over the two cells: differences -0.05 and +0.15 -> sample std 0.1414, / sqrt(2) = 0.1
+    assert table.loc["did-no-lpips", "ned_vs_full_se"] == pytest.approx(0.1)
+    assert table.loc["did-no-ilvr", "accuracy_vs_full_se"] == pytest.approx(0.0)
+    assert ablation_table(pd.DataFrame(rows[-3:])).empty
+
+
+def test_reader_agreement_per_cell():
+    rows = []
+    for noise, order_b in ((0.1, ("a", "b", "c")), (0.2, ("c", "b", "a"))):
+        for rank, restorer in enumerate(("a", "b", "c")):
+            rows.append(dict(dataset="d", brightness=0.5, noise=noise, restorer=restorer, recognizer="r1",
+                             accuracy=0.0, ned=0.1 * rank))
+            rows.append(dict(dataset="d", brightness=0.5, noise=noise, restorer=restorer, recognizer="r2",
+                             accuracy=0.0, ned=0.1 * order_b.index(restorer)))
+    rows.append(dict(dataset="d", brightness=1.0, noise=0.0, restorer="identity", recognizer="r1", accuracy=1, ned=1))
+    table = reader_agreement(pd.DataFrame(rows)).set_index("noise")
+    assert list(table.index) == [0.1, 0.2]  # the clean cell is not a ranking
+    assert table.loc[0.1, "kendall_tau"] == pytest.approx(1.0) and table.loc[0.1, "same_best"]
+    assert table.loc[0.2, "kendall_tau"] == pytest.approx(-1.0) and not table.loc[0.2, "same_best"]
+    assert table.loc[0.2, "best_a"] == "c" and table.loc[0.2, "best_b"] == "a"
+    assert reader_agreement(pd.DataFrame([r for r in rows if r["recognizer"] == "r1"])).empty
