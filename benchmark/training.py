@@ -198,15 +198,15 @@ def flattened(points: list[dict], ned_tolerance: float = 0.01, psnr_tolerance: f
     """Whether a validation curve has stopped rising. The one-step readout (every validation): over
     the last third of its points (at least three), the fitted mean 1-NED rises by less than
     ``ned_tolerance`` and the mean PSNR by less than ``psnr_tolerance`` dB. The full sampler (every
-    few validations, on fewer crops, so twice the tolerances): the same over its last three points,
-    once it has three; a run whose sampler still improves goes on."""
+    few validations, on fewer crops, so twice the tolerances): its last two points differ by less;
+    a run whose sampler still improves goes on."""
     one_step = [p for p in points if p.get("one_step")]
     if len(one_step) < min_points:
         return False
     if _rises(one_step[-max(3, len(one_step) // 3):], "one_step", ned_tolerance, psnr_tolerance):
         return False
     sampled = [p for p in points if p.get("sampler")]
-    if sampled and (len(sampled) < 3 or _rises(sampled[-3:], "sampler", 2 * ned_tolerance, 2 * psnr_tolerance)):
+    if sampled and (len(sampled) < 2 or _rises(sampled[-2:], "sampler", 2 * ned_tolerance, 2 * psnr_tolerance)):
         return False
     return True
 
