@@ -163,6 +163,15 @@ class Validation:
                 "ned": float(np.mean([metrics.ned_similarity(t, g) for t, (_, _, g) in zip(texts, truth)])),
                 "accuracy": float(np.mean([t == g for t, (_, _, g) in zip(texts, truth)]))}
 
+    def reference(self) -> dict:
+        """The dark input read as it is (the identity restorer) on the crops each readout uses, and the
+        clean crops: the lines a learned restorer's curves have to clear."""
+        from restorers import load
+
+        identity = load("identity")
+        return {"one_step": self.run(identity), "sampler": self.run(identity, count=self.sampler_crops),
+                "clean": self.run(identity, passthrough=True)["mean"]}
+
     def run(self, restorer, count: int | None = None, passthrough: bool = False) -> dict:
         """Scores per cell and their mean; ``passthrough`` scores the clean crops through the
         method's own representation instead (an autoencoder being trained)."""
@@ -363,9 +372,8 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         "loss_curve": {s: [round(float(np.mean(v[i:i + 50])), 5) for i in range(0, len(v), 50)]
                        for s, v in history.items()},
         "validation": {"cells": [list(c) for c in VALIDATION_CELLS],
-                       "crops": len(validation.samples) if validation else 0,
-                       "sampler_crops": validation.sampler_crops if validation else 0,
-                       "stages": curves} if validation else None,
+                       "crops": len(validation.samples), "sampler_crops": validation.sampler_crops,
+                       "identity": validation.reference(), "stages": curves} if validation else None,
         "train_seconds": round(train_seconds, 1), "validation_seconds": round(validation_seconds, 1),
         "throughput": {"steps_per_second": round(loop_steps / loop_seconds, 4) if loop_seconds else None,
                        "data_wait_fraction": round(wait_seconds / loop_seconds, 4) if loop_seconds else None,

@@ -159,11 +159,13 @@ def history_figure(history: pd.DataFrame, path: str, metric: str = "accuracy") -
     return path
 
 
-def training_curves(meta: dict, path: str) -> str | None:
+def training_curves(meta: dict, path: str, identity: dict | None = None) -> str | None:
     """A checkpoint's training record: the loss (running mean per 50 steps) and, per stage, the
     validation word accuracy, 1-NED and PSNR of the one-step readout (lines, per cell dotted) and of
-    the full sampler (markers) against the step."""
+    the full sampler (markers) against the step; dashed, the dark input read as it is on the same
+    crops (``identity``, or the one recorded in the checkpoint) and the clean crops."""
     stages = (meta.get("validation") or {}).get("stages") or {}
+    identity = identity or (meta.get("validation") or {}).get("identity")
     losses = meta.get("loss_curve") or {}
     if not stages and not losses:
         return None
@@ -189,6 +191,14 @@ def training_curves(meta: dict, path: str) -> str | None:
             if sampled:
                 ax.plot([p["step"] for p in sampled], [p["sampler"]["mean"][key] for p in sampled], "o-",
                         color="tab:red", ms=4, lw=1, label="sampler mean")
+            if identity and stage != "autoencoder":
+                ax.axhline(identity["one_step"]["mean"][key], color="black", ls="--", lw=0.8,
+                           label="dark input (identity)")
+                if sampled:
+                    ax.axhline(identity["sampler"]["mean"][key], color="tab:red", ls="--", lw=0.8,
+                               label="dark input, sampler's crops")
+            if identity and stage == "autoencoder" and key != "psnr":
+                ax.axhline(identity["clean"][key], color="tab:green", ls="--", lw=0.8, label="clean crops")
             ax.grid(alpha=0.3)
         if points:
             row[1].legend(fontsize=6, loc="lower right")
