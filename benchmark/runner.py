@@ -14,6 +14,7 @@ skips the unit, so an interrupted run resumes where it stopped and ends with the
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -174,6 +175,7 @@ class Runner:
         self.progress = progress
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.out = os.path.abspath(config.out)
+        self.clock = StageClock()
 
     # -- set-up: everything is validated before any expensive work starts
     def prepare(self) -> None:
@@ -261,7 +263,8 @@ class Runner:
         if os.path.exists(path):
             return pd.read_parquet(path)
         ds = self.datasets[ds_name]
-        preds = self._recognize(recognizer, [s.image for s in ds.samples])
+        with self.clock(f"recognize: {recognizer}"):
+            preds = self._recognize(recognizer, [s.image for s in ds.samples])
         df = pd.DataFrame({"sample_id": [s.sample_id for s in ds.samples],
                            "prediction": [p for p, _ in preds], "confidence": [q for _, q in preds]})
         atomic_write_parquet(df, path)
@@ -272,7 +275,8 @@ class Runner:
         if os.path.exists(path):
             return np.load(path)
         ds = self.datasets[ds_name]
-        feats = self.inception([s.image.astype(np.float32) / 255.0 for s in ds.samples])
+        with self.clock("kid: inception features"):
+            feats = self.inception([s.image.astype(np.float32) / 255.0 for s in ds.samples])
         buf = __import__("io").BytesIO()
         np.save(buf, feats)
         atomic_write_bytes(path, buf.getvalue())
@@ -292,71 +296,96 @@ class Runner:
         degraded_all, restored_all, seconds = [], [], 0.0
         for start in range(0, len(ds.samples), c.batch_size):
             batch = ds.samples[start:start + c.batch_size]
-            degraded = [degradations.degrade(s.image, cell, degradations.degradation_seed(
-                c.seed, ds_name, s.sample_id, cell, c.model), c.model) for s in batch]
+            with self.clock("degrade"):
+                degraded = [degradations.degrade(s.image, cell, degradations.degradation_seed(
+                    c.seed, ds_name, s.sample_id, cell, c.model), c.model) for s in batch]
             # The same seed for every restorer: variants of one method (e.g. an ablation that shares its
             # weights) see the same sampling noise, so their differences are the variants' own.
             seeds = [stable_seed("restore", c.seed, ds_name, s.sample_id, cell.brightness, cell.noise) for s in batch]
             tensors = [torch.from_numpy(d).permute(2, 0, 1) for d in degraded]
             t0 = time.perf_counter()
-            with torch.no_grad():
+            with self.clock("restore"), torch.no_grad():
                 restored = restorer.restore_many(tensors, seeds)
-            if self.device.startswith("cuda"):
-                torch.cuda.synchronize()
+                if self.device.startswith("cuda"):
+                    torch.cuda.synchronize()
             seconds += time.perf_counter() - t0
-            restored_all.extend(r.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() for r in restored)
+            with self.clock("quantize"):
+                restored_all.extend(r.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() for r in restored)
             degraded_all.extend(degraded)
             if bar is not None:
                 bar.update(len(batch))
         return degraded_all, restored_all, seconds
 
     def run_unit(self, ds_name: str, cell: Cell, restorer_name: str, bar: tqdm | None) -> pd.DataFrame:
-        c, ds = self.config, self.datasets[ds_name]
-        n = len(ds.samples)
+        """One (dataset, cell, restorer) unit: restore, quantize, image metrics, perceptual distance,
+        KID, example PNGs, then per reader the recognition and text metrics. One row per sample x reader."""
+        ds = self.datasets[ds_name]
         clean = [s.image.astype(np.float32) / 255.0 for s in ds.samples]
         if cell.is_clean and restorer_name == CLEAN_RESTORER:
             degraded, restored, seconds = clean, clean, 0.0
             if bar is not None:
-                bar.update(n)
+                bar.update(len(clean))
         else:
             degraded, restored, seconds = self.restore_all(ds_name, cell, restorer_name, bar)
-        restored_u8 = [to_uint8(r) for r in restored]
-        restored_q = [r.astype(np.float32) / 255.0 for r in restored_u8]  # what the recognizer sees
+        with self.clock("quantize"):
+            restored_u8 = [to_uint8(r) for r in restored]
+            restored_q = [r.astype(np.float32) / 255.0 for r in restored_u8]  # what the recognizer sees
+        base = self.image_metrics(ds_name, cell, restorer_name, restored_q, clean, seconds)
+        self.save_examples(base, ds_name, cell, restorer_name, degraded, restored_u8)
+        return pd.concat([self.reading(base, ds_name, cell, restorer_name, rec_name, restored_u8)
+                          for rec_name in self.config.recognizers], ignore_index=True)
 
-        base = pd.DataFrame({
-            "dataset": ds_name, "model": c.model, "brightness": cell.brightness, "noise": cell.noise,
-            "restorer": restorer_name, "sample_id": [s.sample_id for s in ds.samples],
-            "label": [s.label for s in ds.samples], "target": [s.target for s in ds.samples],
-            "height": [s.image.shape[0] for s in ds.samples], "width": [s.image.shape[1] for s in ds.samples],
-            "psnr": [metrics.psnr(r, g) for r, g in zip(restored_q, clean)],
-            "ssim": [metrics.ssim(r, g) for r, g in zip(restored_q, clean)],
-            "seconds": seconds / n, "nfe": self.restorers[restorer_name].nfe,
-        })
-        base["perceptual"] = self.perceptual(restored_q, clean) if self.perceptual else np.nan
+    def image_metrics(self, ds_name: str, cell: Cell, restorer_name: str, restored: list[np.ndarray],
+                      clean: list[np.ndarray], seconds: float) -> pd.DataFrame:
+        """Per sample PSNR, SSIM and perceptual distance; KID of the unit; identifying columns."""
+        c, ds = self.config, self.datasets[ds_name]
+        with self.clock("psnr + ssim"):
+            base = pd.DataFrame({
+                "dataset": ds_name, "model": c.model, "brightness": cell.brightness, "noise": cell.noise,
+                "restorer": restorer_name, "sample_id": [s.sample_id for s in ds.samples],
+                "label": [s.label for s in ds.samples], "target": [s.target for s in ds.samples],
+                "height": [s.image.shape[0] for s in ds.samples], "width": [s.image.shape[1] for s in ds.samples],
+                "psnr": [metrics.psnr(r, g) for r, g in zip(restored, clean)],
+                "ssim": [metrics.ssim(r, g) for r, g in zip(restored, clean)],
+                "seconds": seconds / len(ds.samples), "nfe": self.restorers[restorer_name].nfe,
+            })
+        with self.clock("perceptual"):
+            base["perceptual"] = self.perceptual(restored, clean) if self.perceptual else np.nan
+        kid_mean = kid_std = np.nan
         if self.inception is not None:
-            features = self.clean_features(ds_name) if cell.is_clean else self.inception(restored_q)
-            kid_mean, kid_std = metrics.kid(features, self.clean_features(ds_name),
-                                            seed=stable_seed("kid", c.seed, ds_name))
-        else:
-            kid_mean = kid_std = np.nan
+            reference = self.clean_features(ds_name)
+            with self.clock("kid: inception features"):
+                features = reference if cell.is_clean else self.inception(restored)
+            with self.clock("kid: statistic"):
+                kid_mean, kid_std = metrics.kid(features, reference, seed=stable_seed("kid", c.seed, ds_name))
         base["kid"], base["kid_std"] = kid_mean, kid_std
-        base["example_clean"], base["example_degraded"], base["example_restored"] = "", "", ""
-        for i, s in enumerate(ds.samples[:c.examples]):
-            rel = os.path.join("examples", ds_name, s.sample_id)
-            paths = (os.path.join(rel, "clean.png"), os.path.join(rel, cell.key, "degraded.png"),
-                     os.path.join(rel, cell.key, f"{restorer_name}.png"))
-            for path, image in zip(paths, (s.image, to_uint8(degraded[i]), restored_u8[i])):
-                save_png(os.path.join(self.out, path), image)
-            base.loc[i, ["example_clean", "example_degraded", "example_restored"]] = paths
+        return base
 
-        frames = []
-        for rec_name in c.recognizers:
-            if cell.is_clean and restorer_name == CLEAN_RESTORER:
-                cached = self.clean_recognitions(ds_name, rec_name)
-                preds = list(zip(cached["prediction"], cached["confidence"]))
-            else:
+    def save_examples(self, base: pd.DataFrame, ds_name: str, cell: Cell, restorer_name: str,
+                      degraded: list[np.ndarray], restored_u8: list[np.ndarray]) -> None:
+        """PNGs of the unit's first few samples for the report; their paths go into ``base``."""
+        base["example_clean"], base["example_degraded"], base["example_restored"] = "", "", ""
+        with self.clock("example pngs"):
+            for i, s in enumerate(self.datasets[ds_name].samples[:self.config.examples]):
+                rel = os.path.join("examples", ds_name, s.sample_id)
+                paths = (os.path.join(rel, "clean.png"), os.path.join(rel, cell.key, "degraded.png"),
+                         os.path.join(rel, cell.key, f"{restorer_name}.png"))
+                for path, image in zip(paths, (s.image, to_uint8(degraded[i]), restored_u8[i])):
+                    save_png(os.path.join(self.out, path), image)
+                base.loc[i, ["example_clean", "example_degraded", "example_restored"]] = paths
+
+    def reading(self, base: pd.DataFrame, ds_name: str, cell: Cell, restorer_name: str, rec_name: str,
+                restored_u8: list[np.ndarray]) -> pd.DataFrame:
+        """One reader's predictions of the unit's restored crops and their text metrics."""
+        c = self.config
+        if cell.is_clean and restorer_name == CLEAN_RESTORER:
+            cached = self.clean_recognitions(ds_name, rec_name)
+            preds = list(zip(cached["prediction"], cached["confidence"]))
+        else:
+            with self.clock(f"recognize: {rec_name}"):
                 preds = self._recognize(rec_name, restored_u8)
-            clean_preds = self.clean_recognitions(ds_name, rec_name)["prediction"]
+        clean_preds = self.clean_recognitions(ds_name, rec_name)["prediction"]
+        with self.clock("text metrics"):
             frame = base.copy()
             frame.insert(5, "recognizer", rec_name)
             frame["prediction"] = [p for p, _ in preds]
@@ -367,8 +396,7 @@ class Runner:
             frame["ned"] = [metrics.ned_similarity(p, t) for p, t in zip(normalized, frame["target"])]
             frame["clean_correct"] = [datasets.normalize_label(p, c.protocol) == t
                                       for p, t in zip(clean_preds, frame["target"])]
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        return frame
 
     def run_ceiling_unit(self, ds_name: str, restorer_name: str, bar: tqdm | None) -> pd.DataFrame:
         """Clean crops through the restorer's own resampling / tiling / encoding and back (no
@@ -378,7 +406,7 @@ class Runner:
         through = []
         for start in range(0, len(ds.samples), c.batch_size):
             batch = [torch.from_numpy(s.image).permute(2, 0, 1).float() / 255.0 for s in ds.samples[start:start + c.batch_size]]
-            with torch.no_grad():
+            with self.clock("pass-through"), torch.no_grad():
                 through.extend(to_uint8(o.detach().float().permute(1, 2, 0).cpu().numpy())
                                for o in restorer.passthrough(batch))
             if bar is not None:
@@ -387,7 +415,11 @@ class Runner:
         frames = []
         for rec_name in c.recognizers:
             clean_preds = self.clean_recognitions(ds_name, rec_name)["prediction"].tolist()
-            preds = clean_preds if unchanged else [p for p, _ in self._recognize(rec_name, through)]
+            if unchanged:
+                preds = clean_preds
+            else:
+                with self.clock(f"recognize: {rec_name}"):
+                    preds = [p for p, _ in self._recognize(rec_name, through)]
             normalized = [datasets.normalize_label(p, c.protocol) for p in preds]
             targets = [s.target for s in ds.samples]
             frames.append(pd.DataFrame({
@@ -479,7 +511,8 @@ class Runner:
                     e.args = (f"stopped during unit {where}; {done} of {len(plan) + len(ceiling_plan)} units "
                               f"finished and saved",)
                     raise
-                atomic_write_parquet(frame, self.unit_path(ds_name, cell, restorer))
+                with self.clock("write unit"):
+                    atomic_write_parquet(frame, self.unit_path(ds_name, cell, restorer))
                 done += 1
 
         result = None
@@ -494,8 +527,27 @@ class Runner:
             atomic_write_bytes(os.path.join(self.out, "summary.csv"), result.to_csv(index=False).encode())
         record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         record["wall_seconds_this_invocation"] = round(time.perf_counter() - t0, 2)
+        record["stage_seconds_this_invocation"] = self.clock.rounded()
         atomic_write_json(record, os.path.join(self.out, "config.json"))
         return result
+
+
+class StageClock:
+    """Wall time per named stage, summed over the run: ``with clock("recognize: easyocr"): ...``."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.seconds.items()}
 
 
 class RunLock:

@@ -44,6 +44,7 @@ def test_restorers(monkeypatch):
 
 def test_ceiling_table_on_a_tiny_set(tmp_path, test_restorers):
     config = RunConfig(out=str(tmp_path), datasets=["synth"], cells=[], restorers=["identity", "blank", "coarse"],
+                       recognizers=["easyocr"],
                        limit=4, device="cpu", kid=False, perceptual=False)
     table = Runner(config, progress=False).run(cells=False).set_index("restorer")
     assert os.path.exists(tmp_path / "ceiling.csv")
