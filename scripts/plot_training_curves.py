@@ -1,6 +1,7 @@
-"""One figure per shipped checkpoint (loss and validation curves) into docs/curves/<name>.png.
+"""One figure per shipped checkpoint (loss and validation curves) into docs/curves/<name>.png, and
+a Markdown table of the checkpoints' training records on stdout.
 
-    python scripts/plot_training_curves.py [--weights restorers/weights] [--out docs/curves]
+    python scripts/plot_training_curves.py [--weights restorers/weights] [--out docs/curves] [--data-root DIR]
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ def main() -> None:
                                             "checkpoint did not record them")
     args = parser.parse_args()
     identity = None
+    rows = []
     for sidecar in sorted(glob.glob(os.path.join(args.weights, "*.json"))):
         with open(sidecar) as f:
             meta = json.load(f)
@@ -30,7 +32,30 @@ def main() -> None:
 
             identity = Validation(args.data_root, "cpu", log=lambda *a: None).reference()
         path = training_curves(meta, os.path.join(args.out, f"{name}.png"), identity)
-        print(path or f"{name}: no curves recorded")
+        rows.append(record_row(name, meta, path))
+    print("| checkpoint | steps (budget) | converged | train time | steps/s | parameters | file | curves |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n".join(rows))
+
+
+def record_row(name: str, meta: dict, figure: str | None) -> str:
+    from benchmark.training import flattened
+
+    stages = ((meta.get("validation") or {}).get("stages")) or {}
+    # converged by today's rule (benchmark.training.flattened), whatever rule stopped the run
+    converged = ", ".join(f"{s}: {'yes' if flattened(c.get('points') or []) else 'no'}"
+                          for s, c in stages.items()) or "not recorded"
+    steps, budget = meta.get("steps"), meta.get("max_steps")
+    if isinstance(steps, dict):
+        steps = " + ".join(f"{v} ({(budget or {}).get(k, '?')})" for k, v in steps.items())
+    elif budget is not None:
+        steps = f"{steps} ({budget})"
+    rate = (meta.get("throughput") or {}).get("steps_per_second")
+    size = os.path.getsize(os.path.join(os.path.dirname(meta.get("path", "")) or WEIGHTS_DIR, meta["file"])) \
+        if meta.get("file") else 0
+    link = f"[figure]({figure})" if figure else ""
+    return (f"| `{name}` | {steps} | {converged} | {meta.get('train_seconds', 0) / 60:.0f} min | "
+            f"{rate if rate is not None else 'n/a'} | {meta.get('parameters', 0):,} | {size / 1e6:.2f} MB | {link} |")
 
 
 if __name__ == "__main__":
