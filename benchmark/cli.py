@@ -114,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a learned restorer and write its checkpoint")
     train.add_argument("restorer", help="restorer to train (see `list`), e.g. sci")
-    train.add_argument("--preset", default="compact", help="compact (CPU, shipped) or paper (GPU sizes)")
+    train.add_argument("--preset", default="compact",
+                       help="checkpoint preset: compact (CPU-sized, shipped), gpu (wider networks capped at 16 MB, "
+                            "for a GPU) or paper (the papers' sizes)")
     train.add_argument("--data-root", help="folder with iiit5k_train, svt_train, ic15_train (default: $BENCHMARK_DATA_ROOT)")
     train.add_argument("--steps", type=int, help="optimizer steps at most (default: the preset's budget); the run "
                                                  "stops earlier once its validation curve has flattened")
@@ -123,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the last periodic checkpoint in --out")
     train.add_argument("--seed", type=int, help="training seed (default: the preset's)")
     train.add_argument("--stage", help="for multi-stage methods (ldm): autoencoder or diffusion (default: all)")
+    train.add_argument("--checkpoint-every", type=int,
+                       help="steps between periodic checkpoints for --resume (default 250; fewer for short GPU chunks)")
     train.add_argument("--validate-every", type=int, help="steps between validations (default: the recipe's, 250)")
     train.add_argument("--no-validation", action="store_true", help="skip validation (no curves, no early stop)")
     train.add_argument("--no-early-stop", action="store_true",

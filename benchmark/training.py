@@ -456,10 +456,12 @@ def _save_state(path, modules, optimizer, ema, step, losses, seconds, validation
 
 
 def train_command(args) -> int:
-    if args.validate_every is not None and args.validate_every <= 0:
-        raise BenchmarkError(f"--validate-every must be positive, got {args.validate_every}")
+    for flag in ("validate_every", "checkpoint_every", "steps"):
+        if getattr(args, flag) is not None and getattr(args, flag) <= 0:
+            raise BenchmarkError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
     meta = train(args.restorer, args.preset, args.data_root, args.steps, args.device, args.out, args.resume,
                  args.seed, args.stage, args.install, validate=not args.no_validation,
-                 validate_every=args.validate_every, stop_when_flat=not args.no_early_stop)
+                 validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
+                 stop_when_flat=not args.no_early_stop)
     print(json.dumps({k: meta[k] for k in ("method", "preset", "steps", "final_loss", "train_seconds", "sha256")}))
     return 0

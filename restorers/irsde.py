@@ -197,6 +197,9 @@ PRESETS = {
     "compact": dict(channels=24, channel_mult=(1, 2, 2), blocks=1, attention_levels=(2,), canvas_height=64,
                     space_to_depth=2, steps_train=6000, batch_size=16, crop=(64, 128), lr=3e-4),
     # The authors' low-light setting: a larger U-Net on 128 px canvases, lr 1e-4.
+    # For a lent GPU: 64 px canvases, a U-Net capped below 16 MB in fp16.
+    "gpu": dict(channels=64, channel_mult=(1, 2, 2), blocks=2, attention_levels=(2,), canvas_height=64,
+                space_to_depth=1, steps_train=40000, batch_size=64, crop=(64, 256), lr=2e-4),
     "paper": dict(channels=64, channel_mult=(1, 2, 4, 4), blocks=2, attention_levels=(), canvas_height=128,
                   space_to_depth=1,
                   steps_train=300000, batch_size=16, crop=(128, 256), lr=1e-4),

@@ -216,6 +216,10 @@ PRESETS = {
     "compact": dict(ae_channels=16, downsample=2, latent_channels=8, channels=32, channel_mult=(1, 2, 2), blocks=1, attention_levels=(2,),
                     canvas_height=64, batch_size=16, crop=(64, 128), lr=2e-4,
                     stage_steps={"autoencoder": 3000, "diffusion": 6000}, sampling_steps=20, parametrization="edm"),
+    # For a lent GPU: the compact resolution (f = 2, 8 latent channels) with wider networks, below 16 MB in fp16.
+    "gpu": dict(ae_channels=48, downsample=2, latent_channels=8, channels=64, channel_mult=(1, 2, 2), blocks=2,
+                attention_levels=(2,), canvas_height=64, batch_size=64, crop=(64, 256), lr=2e-4,
+                stage_steps={"autoencoder": 20000, "diffusion": 40000}, sampling_steps=20, parametrization="edm"),
     "paper": dict(ae_channels=128, downsample=4, latent_channels=4, channels=192, channel_mult=(1, 2, 3, 4), blocks=2,
                   attention_levels=(2, 3), canvas_height=128, batch_size=16, crop=(128, 256), lr=1e-4,
                   stage_steps={"autoencoder": 100000, "diffusion": 200000}, sampling_steps=50,
