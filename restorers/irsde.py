@@ -82,6 +82,15 @@ class MeanRevertingSDE:
         b = (1 - torch.exp(-2 * ts)) / (1 - torch.exp(-2 * tb)) * torch.exp(-tb_prev)
         return self._at(a, i, x_i) * (x_i - mu) + self._at(b, i, x_i) * (x0 - mu) + mu
 
+    def posterior_std(self, i) -> torch.Tensor:
+        """The std of p(x_{i-1} | x_i, x_0): lambda sqrt((1 - e^{-2 theta_bar_{i-1}}) (1 - e^{-2 theta'_i})
+        / (1 - e^{-2 theta_bar_i})); 0 at i = 1."""
+        tb_prev = torch.roll(self.theta_bar, 1)
+        tb_prev[0] = 0.0
+        var = (1 - torch.exp(-2 * tb_prev)) * (1 - torch.exp(-2 * self.theta_step)) / (1 - torch.exp(-2 * self.theta_bar))
+        var[0] = 0.0
+        return self.lam * var.sqrt()[int(i)]
+
     def clean_coefficient(self) -> torch.Tensor:
         """c_i = d reverse_mean / d F = 2 theta'_i exp(-theta_bar_i) / (1 - exp(-2 theta_bar_i)); c_0 := 1."""
         c = 2 * self.theta_step * torch.exp(-self.theta_bar) / (1 - torch.exp(-2 * self.theta_bar))
@@ -109,6 +118,9 @@ class MeanRevertingSDE:
         return values[int(i)].to(device=device, dtype=dtype)
 
 
+@register("irsde-posterior", family="diffusion", description="IR-SDE sampled by the exact Gaussian posterior step "
+          "x*_{i-1}(x_i, F) + its std z instead of Euler-Maruyama (same weights as irsde)", default=False,
+          sampler="posterior")
 @register("irsde-1step", family="diffusion", description="IR-SDE read out in one step: the clean estimate at i = T (same weights as irsde)", default=False, one_step=True)
 @register("irsde", family="diffusion", description="IR-SDE: mean-reverting SDE from the dark image (ICML 2023)")
 class IRSDE(CanvasRestorer):
@@ -117,8 +129,11 @@ class IRSDE(CanvasRestorer):
     description = "IR-SDE mean-reverting SDE"
     training_data = "train splits + synth, paired (clean, degraded)"
 
-    def __init__(self, device="cpu", preset=None, **source):
+    def __init__(self, device="cpu", preset=None, sampler: str = "euler-maruyama", **source):
         super().__init__(device, preset, **source)
+        if sampler not in ("euler-maruyama", "posterior"):
+            raise RestorerError(f"IR-SDE sampler must be euler-maruyama or posterior, not {sampler!r}")
+        self.sampler = sampler
         c = self.meta["config"]
         self.sde = MeanRevertingSDE(c["steps"], c["max_sigma"] / 255)
         self.nfe = 1 if self.one_step else c["steps"]
@@ -131,9 +146,12 @@ class IRSDE(CanvasRestorer):
         if self.one_step:  # the network's clean estimate F at i = T
             return clean_estimate(self.net, x, mu, self.sde, self.sde.T)
         for i in range(self.sde.T, 0, -1):
-            eps_hat = predict_noise(self.net, x, mu, self.sde, i)
             z = draw_noise(generators, mu.shape[1:], self.device) if i > 1 else torch.zeros_like(x)
-            x = self.sde.reverse_step(x, mu, eps_hat, i, z)
+            if self.sampler == "posterior":  # the Gaussian posterior given the network's clean estimate
+                clean = clean_estimate(self.net, x, mu, self.sde, i)
+                x = self.sde.optimal_previous(x, clean, mu, i) + self.sde.posterior_std(i).to(x) * z
+            else:  # the paper's reverse-time SDE, Euler-Maruyama
+                x = self.sde.reverse_step(x, mu, predict_noise(self.net, x, mu, self.sde, i), i, z)
         return x
 
 

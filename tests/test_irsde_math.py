@@ -117,3 +117,20 @@ def test_clean_coefficient_is_the_derivative_of_the_reverse_step():
         eps_hat = predict_noise(lambda r, s, c: clean - mu, x, mu, sde, i)
         sde.reverse_mean(x, mu, eps_hat, i).sum().backward()
         assert torch.allclose(clean.grad, torch.full_like(clean, float(sde.clean_coefficient()[i])), rtol=1e-9)
+
+
+def test_posterior_std_matches_the_forward_chain():
+    """x_{i-1} | x_i, x_0 is Gaussian; its std (residual of the linear regression of x_{i-1} on x_i in
+    simulated forward pairs) is what the posterior sampler injects."""
+    sde = MeanRevertingSDE(100, 50 / 255)
+    g = torch.Generator().manual_seed(0)
+    x0, mu, n = 0.8, 0.2, 400_000
+    for i in (2, 30, 90):
+        prev = sde.mean(torch.full((n,), x0), torch.full((n,), mu), i - 1) + \
+            sde.variance(i - 1).sqrt() * torch.randn(n, generator=g, dtype=torch.float64)
+        decay = math.exp(-float(sde.theta_step[i]))
+        x_i = mu + (prev - mu) * decay + sde.lam * math.sqrt(1 - decay ** 2) * torch.randn(n, generator=g, dtype=torch.float64)
+        slope = float(((x_i - x_i.mean()) * (prev - prev.mean())).mean() / x_i.var())
+        residual = prev - prev.mean() - slope * (x_i - x_i.mean())
+        assert float(residual.std()) == pytest.approx(float(sde.posterior_std(i)), rel=0.01)
+    assert float(sde.posterior_std(1)) == 0.0
