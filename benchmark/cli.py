@@ -73,6 +73,10 @@ def _shared_run_options(parser: argparse.ArgumentParser):
     o.add_argument("--seed", type=int, default=0, help="base seed of degradation noise and samplers (default 0)")
     o.add_argument("--batch-size", type=int, default=32, help="images per restorer batch (default 32)")
     o.add_argument("--quiet", action="store_true", help="no progress bar")
+    o.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="local (default): units one after another in this process; ray: units cut into parts "
+                        "spread over a Ray cluster (extra [ray]); the results are the same")
+    o.add_argument("--ray-address", help="Ray cluster to join (e.g. auto or HEAD:6379; default: start a local one)")
     return o
 
 
@@ -166,8 +170,8 @@ def cmd_run(args) -> int:
         recognizers=_csv(args.recognizers), limit=args.limit, seed=args.seed, model=args.model,
         protocol=args.protocol, device=args.device, batch_size=args.batch_size, kid=not args.no_kid,
         perceptual=not args.no_perceptual, perceptual_metric=args.perceptual, checkpoint_preset=args.checkpoint_preset,
-        checkpoint_dir=args.checkpoints, ceiling=not args.no_ceiling,
-        grid_description=f"{args.grid} preset={args.preset}",
+        checkpoint_dir=args.checkpoints, ceiling=not args.no_ceiling, executor=args.executor,
+        ray_address=args.ray_address, grid_description=f"{args.grid} preset={args.preset}",
     )
     args.out = config.out  # so an interrupt can say where to resume
     t0 = time.perf_counter()
@@ -196,7 +200,8 @@ def cmd_ceiling(args) -> int:
         restorers=_csv(args.restorers) if args.restorers is not None else default_restorers(),
         recognizers=_csv(args.recognizers), limit=args.limit, seed=args.seed, protocol=args.protocol,
         device=args.device, batch_size=args.batch_size, kid=False, perceptual=False,
-        checkpoint_preset=args.checkpoint_preset, checkpoint_dir=args.checkpoints, ceiling=True)
+        checkpoint_preset=args.checkpoint_preset, checkpoint_dir=args.checkpoints, ceiling=True,
+        executor=args.executor, ray_address=args.ray_address)
     args.out = config.out
     table = runner.Runner(config, progress=not args.quiet).run(cells=False)
     print(runner.format_ceiling(table))

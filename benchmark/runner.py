@@ -67,6 +67,9 @@ class RunConfig:
     checkpoint_preset: str | None = None  # None: each restorer's default
     checkpoint_dir: str | None = None  # the user's own checkpoints, searched before the shipped ones
     ceiling: bool = True  # also score clean crops passed through each restorer's own resampling/encoding
+    executor: str = "local"  # or "ray": units spread over a Ray cluster (benchmark.distributed)
+    ray_address: str | None = None  # None: start a local Ray instance (or join the one of $RAY_ADDRESS)
+    part_size: int = 256  # samples per Ray task (a multiple of --batch-size and of Inception's batch)
     grid_description: str = ""
 
 
@@ -130,10 +133,25 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0, 1) * 255.0 + 0.5).astype(np.uint8)
 
 
-def save_png(path: str, image_uint8: np.ndarray) -> None:
+def describe(unit: tuple) -> str:
+    ds_name, cell, restorer = unit
+    return f"{ds_name} {cell or 'pass-through'} {restorer}"
+
+
+def png_bytes(image_uint8: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(".png", image_uint8[..., ::-1])
-    if ok:
-        atomic_write_bytes(path, buf.tobytes())
+    return buf.tobytes() if ok else b""
+
+
+@dataclass
+class UnitPart:
+    """Samples [start, start + n) of one unit: their rows (no KID yet), the Inception features of
+    their restored crops (None for the clean cell or without KID) and example PNGs (path -> bytes)."""
+
+    start: int
+    frame: pd.DataFrame
+    features: np.ndarray | None
+    pngs: dict[str, bytes]
 
 
 def versions() -> dict:
@@ -176,6 +194,7 @@ class Runner:
         self.log = log or (lambda msg: print(msg, file=sys.stderr))
         self.out = os.path.abspath(config.out)
         self.clock = StageClock()
+        self.current_unit: tuple | None = None
 
     # -- set-up: everything is validated before any expensive work starts
     def prepare(self) -> None:
@@ -288,14 +307,15 @@ class Runner:
             out.extend(self.recognizers[recognizer].recognize(images[start:start + 256]))
         return out
 
-    # -- one unit
-    def restore_all(self, ds_name: str, cell: Cell, restorer_name: str, bar: tqdm | None) -> tuple[list[np.ndarray], list[np.ndarray], float]:
-        """Degrade and restore every sample; returns (degraded, restored, restore seconds)."""
-        c, ds = self.config, self.datasets[ds_name]
+    # -- one unit, computed in parts (sample ranges) and finished once
+    def restore_all(self, ds_name: str, cell: Cell, restorer_name: str, samples: list, bar: tqdm | None
+                    ) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+        """Degrade and restore ``samples``; returns (degraded, restored, restore seconds)."""
+        c = self.config
         restorer = self.restorers[restorer_name]
         degraded_all, restored_all, seconds = [], [], 0.0
-        for start in range(0, len(ds.samples), c.batch_size):
-            batch = ds.samples[start:start + c.batch_size]
+        for start in range(0, len(samples), c.batch_size):
+            batch = samples[start:start + c.batch_size]
             with self.clock("degrade"):
                 degraded = [degradations.degrade(s.image, cell, degradations.degradation_seed(
                     c.seed, ds_name, s.sample_id, cell, c.model), c.model) for s in batch]
@@ -317,74 +337,119 @@ class Runner:
         return degraded_all, restored_all, seconds
 
     def run_unit(self, ds_name: str, cell: Cell, restorer_name: str, bar: tqdm | None) -> pd.DataFrame:
-        """One (dataset, cell, restorer) unit: restore, quantize, image metrics, perceptual distance,
-        KID, example PNGs, then per reader the recognition and text metrics. One row per sample x reader."""
-        ds = self.datasets[ds_name]
-        clean = [s.image.astype(np.float32) / 255.0 for s in ds.samples]
+        """One (dataset, cell, restorer) unit, all samples: one row per sample x reader."""
+        unit = (ds_name, cell, restorer_name)
+        return self.finish_unit(unit, [self.compute_part(unit, 0, len(self.datasets[ds_name]), bar)])
+
+    def local_results(self, todo: list[tuple], bar: tqdm | None):
+        """(unit, rows) for each unit, computed here one after another."""
+        for unit in todo:
+            self.current_unit = unit
+            if bar is not None:
+                bar.set_postfix_str(describe(unit), refresh=False)
+            if unit[1] is None:
+                yield unit, self.finish_unit(unit, [self.compute_ceiling_part(unit[0], unit[2], bar)])
+            else:
+                yield unit, self.run_unit(*unit, bar)
+        self.current_unit = None
+
+    def compute_part(self, unit: tuple, start: int, stop: int, bar: tqdm | None = None) -> UnitPart:
+        """Samples [start, stop) of a unit: restore, quantize, image metrics, perceptual distance,
+        Inception features, example PNGs, then per reader the recognition and text metrics. KID, which
+        needs the whole unit, is left to :meth:`finish_unit`. A part's rows are the same whatever the
+        other parts, as long as part boundaries are multiples of the batch size."""
+        ds_name, cell, restorer_name = unit
+        if cell is None:
+            return self.compute_ceiling_part(ds_name, restorer_name, bar)
+        samples = self.datasets[ds_name].samples[start:stop]
+        clean = [s.image.astype(np.float32) / 255.0 for s in samples]
         if cell.is_clean and restorer_name == CLEAN_RESTORER:
             degraded, restored, seconds = clean, clean, 0.0
             if bar is not None:
                 bar.update(len(clean))
         else:
-            degraded, restored, seconds = self.restore_all(ds_name, cell, restorer_name, bar)
+            degraded, restored, seconds = self.restore_all(ds_name, cell, restorer_name, samples, bar)
         with self.clock("quantize"):
             restored_u8 = [to_uint8(r) for r in restored]
             restored_q = [r.astype(np.float32) / 255.0 for r in restored_u8]  # what the recognizer sees
-        base = self.image_metrics(ds_name, cell, restorer_name, restored_q, clean, seconds)
-        self.save_examples(base, ds_name, cell, restorer_name, degraded, restored_u8)
-        return pd.concat([self.reading(base, ds_name, cell, restorer_name, rec_name, restored_u8)
-                          for rec_name in self.config.recognizers], ignore_index=True)
+        base = self.image_metrics(ds_name, cell, restorer_name, samples, restored_q, clean, seconds)
+        features = None
+        if self.inception is not None and not cell.is_clean:
+            with self.clock("kid: inception features"):
+                features = self.inception(restored_q)
+        pngs = self.examples(base, ds_name, cell, restorer_name, samples, start, degraded, restored_u8)
+        frame = pd.concat([self.reading(base, ds_name, cell, restorer_name, rec_name, restored_u8, start)
+                           for rec_name in self.config.recognizers], ignore_index=True)
+        return UnitPart(start, frame, features, pngs)
 
-    def image_metrics(self, ds_name: str, cell: Cell, restorer_name: str, restored: list[np.ndarray],
-                      clean: list[np.ndarray], seconds: float) -> pd.DataFrame:
-        """Per sample PSNR, SSIM and perceptual distance; KID of the unit; identifying columns."""
-        c, ds = self.config, self.datasets[ds_name]
-        with self.clock("psnr + ssim"):
-            base = pd.DataFrame({
-                "dataset": ds_name, "model": c.model, "brightness": cell.brightness, "noise": cell.noise,
-                "restorer": restorer_name, "sample_id": [s.sample_id for s in ds.samples],
-                "label": [s.label for s in ds.samples], "target": [s.target for s in ds.samples],
-                "height": [s.image.shape[0] for s in ds.samples], "width": [s.image.shape[1] for s in ds.samples],
-                "psnr": [metrics.psnr(r, g) for r, g in zip(restored, clean)],
-                "ssim": [metrics.ssim(r, g) for r, g in zip(restored, clean)],
-                "seconds": seconds / len(ds.samples), "nfe": self.restorers[restorer_name].nfe,
-            })
-        with self.clock("perceptual"):
-            base["perceptual"] = self.perceptual(restored, clean) if self.perceptual else np.nan
+    def finish_unit(self, unit: tuple, parts: list[UnitPart]) -> pd.DataFrame:
+        """The unit's rows from its parts (in sample order, readers as the outer order), with the
+        unit's KID; writes the example PNGs."""
+        ds_name, cell, _ = unit
+        parts = sorted(parts, key=lambda p: p.start)
+        for part in parts:
+            for rel, data in part.pngs.items():
+                atomic_write_bytes(os.path.join(self.out, rel), data)
+        if cell is None:
+            return parts[0].frame
+        readers = self.config.recognizers
+        frame = pd.concat([part.frame[part.frame["recognizer"] == r] for r in readers for part in parts],
+                          ignore_index=True)
         kid_mean = kid_std = np.nan
         if self.inception is not None:
             reference = self.clean_features(ds_name)
-            with self.clock("kid: inception features"):
-                features = reference if cell.is_clean else self.inception(restored)
+            features = reference if cell.is_clean else np.concatenate([p.features for p in parts])
             with self.clock("kid: statistic"):
-                kid_mean, kid_std = metrics.kid(features, reference, seed=stable_seed("kid", c.seed, ds_name))
-        base["kid"], base["kid_std"] = kid_mean, kid_std
+                kid_mean, kid_std = metrics.kid(features, reference, seed=stable_seed("kid", self.config.seed, ds_name))
+        position = frame.columns.get_loc("perceptual") + 1
+        frame.insert(position, "kid", kid_mean)
+        frame.insert(position + 1, "kid_std", kid_std)
+        return frame
+
+    def image_metrics(self, ds_name: str, cell: Cell, restorer_name: str, samples: list,
+                      restored: list[np.ndarray], clean: list[np.ndarray], seconds: float) -> pd.DataFrame:
+        """Per sample PSNR, SSIM and perceptual distance, with the identifying columns."""
+        c = self.config
+        with self.clock("psnr + ssim"):
+            base = pd.DataFrame({
+                "dataset": ds_name, "model": c.model, "brightness": cell.brightness, "noise": cell.noise,
+                "restorer": restorer_name, "sample_id": [s.sample_id for s in samples],
+                "label": [s.label for s in samples], "target": [s.target for s in samples],
+                "height": [s.image.shape[0] for s in samples], "width": [s.image.shape[1] for s in samples],
+                "psnr": [metrics.psnr(r, g) for r, g in zip(restored, clean)],
+                "ssim": [metrics.ssim(r, g) for r, g in zip(restored, clean)],
+                "seconds": seconds / max(1, len(samples)), "nfe": self.restorers[restorer_name].nfe,
+            })
+        with self.clock("perceptual"):
+            base["perceptual"] = self.perceptual(restored, clean) if self.perceptual else np.nan
         return base
 
-    def save_examples(self, base: pd.DataFrame, ds_name: str, cell: Cell, restorer_name: str,
-                      degraded: list[np.ndarray], restored_u8: list[np.ndarray]) -> None:
-        """PNGs of the unit's first few samples for the report; their paths go into ``base``."""
+    def examples(self, base: pd.DataFrame, ds_name: str, cell: Cell, restorer_name: str, samples: list, start: int,
+                 degraded: list[np.ndarray], restored_u8: list[np.ndarray]) -> dict[str, bytes]:
+        """PNGs of the unit's first few samples for the report (relative path -> bytes); their paths
+        go into ``base``."""
         base["example_clean"], base["example_degraded"], base["example_restored"] = "", "", ""
+        pngs = {}
         with self.clock("example pngs"):
-            for i, s in enumerate(self.datasets[ds_name].samples[:self.config.examples]):
+            for i, s in enumerate(samples[:max(0, self.config.examples - start)]):
                 rel = os.path.join("examples", ds_name, s.sample_id)
                 paths = (os.path.join(rel, "clean.png"), os.path.join(rel, cell.key, "degraded.png"),
                          os.path.join(rel, cell.key, f"{restorer_name}.png"))
                 for path, image in zip(paths, (s.image, to_uint8(degraded[i]), restored_u8[i])):
-                    save_png(os.path.join(self.out, path), image)
+                    pngs[path] = png_bytes(image)
                 base.loc[i, ["example_clean", "example_degraded", "example_restored"]] = paths
+        return pngs
 
     def reading(self, base: pd.DataFrame, ds_name: str, cell: Cell, restorer_name: str, rec_name: str,
-                restored_u8: list[np.ndarray]) -> pd.DataFrame:
-        """One reader's predictions of the unit's restored crops and their text metrics."""
+                restored_u8: list[np.ndarray], start: int) -> pd.DataFrame:
+        """One reader's predictions of the part's restored crops and their text metrics."""
         c = self.config
+        clean_all = self.clean_recognitions(ds_name, rec_name).iloc[start:start + len(restored_u8)]
         if cell.is_clean and restorer_name == CLEAN_RESTORER:
-            cached = self.clean_recognitions(ds_name, rec_name)
-            preds = list(zip(cached["prediction"], cached["confidence"]))
+            preds = list(zip(clean_all["prediction"], clean_all["confidence"]))
         else:
             with self.clock(f"recognize: {rec_name}"):
                 preds = self._recognize(rec_name, restored_u8)
-        clean_preds = self.clean_recognitions(ds_name, rec_name)["prediction"]
         with self.clock("text metrics"):
             frame = base.copy()
             frame.insert(5, "recognizer", rec_name)
@@ -395,10 +460,10 @@ class Runner:
             frame["correct"] = [metrics.word_correct(p, t) for p, t in zip(normalized, frame["target"])]
             frame["ned"] = [metrics.ned_similarity(p, t) for p, t in zip(normalized, frame["target"])]
             frame["clean_correct"] = [datasets.normalize_label(p, c.protocol) == t
-                                      for p, t in zip(clean_preds, frame["target"])]
+                                      for p, t in zip(clean_all["prediction"], frame["target"])]
         return frame
 
-    def run_ceiling_unit(self, ds_name: str, restorer_name: str, bar: tqdm | None) -> pd.DataFrame:
+    def compute_ceiling_part(self, ds_name: str, restorer_name: str, bar: tqdm | None) -> UnitPart:
         """Clean crops through the restorer's own resampling / tiling / encoding and back (no
         degradation, no restoration), read by every recognizer: what the restorer can keep at best."""
         c, ds = self.config, self.datasets[ds_name]
@@ -431,7 +496,7 @@ class Runner:
                 "psnr": [metrics.psnr(t.astype(np.float32) / 255, s.image.astype(np.float32) / 255)
                          for t, s in zip(through, ds.samples)],
             }))
-        return pd.concat(frames, ignore_index=True)
+        return UnitPart(0, pd.concat(frames, ignore_index=True), None, {})
 
     def ceiling_units(self) -> list[tuple[str, None, str]]:
         return [(ds_name, None, restorer) for ds_name in self.datasets
@@ -499,21 +564,21 @@ class Runner:
         total = sum(len(self.datasets[ds]) for ds, _, _ in todo)
         with tqdm(total=total, unit="img", desc="benchmark", disable=not self.progress or total == 0,
                   dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 10.0, file=sys.stderr) as bar:
-            for ds_name, cell, restorer in todo:
-                where = f"{ds_name} {cell or 'pass-through'} {restorer}"
-                bar.set_postfix_str(where, refresh=False)
-                try:
-                    if cell is None:
-                        frame = self.run_ceiling_unit(ds_name, restorer, bar)
-                    else:
-                        frame = self.run_unit(ds_name, cell, restorer, bar)
-                except KeyboardInterrupt as e:
-                    e.args = (f"stopped during unit {where}; {done} of {len(plan) + len(ceiling_plan)} units "
-                              f"finished and saved",)
-                    raise
-                with self.clock("write unit"):
-                    atomic_write_parquet(frame, self.unit_path(ds_name, cell, restorer))
-                done += 1
+            if self.config.executor == "ray":
+                from .distributed import ray_results
+
+                results = ray_results(self, todo, bar)
+            else:
+                results = self.local_results(todo, bar)
+            try:
+                for unit, frame in results:
+                    with self.clock("write unit"):
+                        atomic_write_parquet(frame, self.unit_path(*unit))
+                    done += 1
+            except KeyboardInterrupt as e:
+                where = f"during unit {describe(self.current_unit)}; " if self.current_unit else ""
+                e.args = (f"stopped {where}{done} of {len(plan) + len(ceiling_plan)} units finished and saved",)
+                raise
 
         result = None
         if ceiling_plan:

@@ -18,7 +18,9 @@ def test_small_run_with_every_shipped_restorer(tmp_path, capsys):
     assert "word accuracy / 1-NED" in printed and "report:" in printed
     summary = pd.read_csv(out / "summary.csv")
     assert set(names) <= set(summary["restorer"])
-    assert len(summary) == 1 + len(names)  # clean cell + one cell per restorer
+    readers = {"easyocr", "ppocrv6"}  # the default readers: every table reads with both
+    assert set(summary["recognizer"]) == readers
+    assert len(summary) == (1 + len(names)) * len(readers)  # clean cell + one cell per restorer, per reader
     assert summary["kid"].notna().all() and summary["perceptual"].notna().all()
     config = json.load(open(out / "config.json"))
     for name in names:

@@ -49,7 +49,7 @@ def test_report_renders_in_chromium(report, tmp_path):
     assert images and all(i["ok"] for i in images), [i for i in images if not i["ok"]]
     assert {"did_accuracy_easyocr.png", "did_ned_easyocr.png", "heatmap_accuracy_easyocr.png"} <= names
     assert any(n.startswith("example_") for n in names)
-    assert rows == 1 + 4 * 3  # clean + 4 cells x 3 restorers, one dataset and recognizer
+    assert rows == 2 * (1 + 4 * 3)  # (clean + 4 cells x 3 restorers) x 2 default readers, one dataset
     assert {"accuracy", "ned", "psnr", "ssim", "kid", "perceptual"} <= set(headers)
     for title in ("Cost", "Image quality", "Configuration", "All cells"):
         assert any(title in s for s in sections), title

@@ -71,7 +71,7 @@ def test_same_pixels_for_any_batch_size_and_order(tmp_path):
         ds = r.datasets["synth"]
         if reverse:
             ds.samples = ds.samples[::-1]
-        degraded, restored, _ = r.restore_all("synth", Cell(0.4, 0.2), "clahe", None)
+        degraded, restored, _ = r.restore_all("synth", Cell(0.4, 0.2), "clahe", ds.samples, None)
         return {s.sample_id: (d, x) for s, d, x in zip(ds.samples, degraded, restored)}
 
     a, b = degraded_by_id(1, False), degraded_by_id(5, True)

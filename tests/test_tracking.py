@@ -10,7 +10,7 @@ from benchmark.cli import main
 
 from .conftest import REPO
 
-TINY = "--restorers identity,clahe --limit 4 --brightness 0.4 --noise 0.1 --no-kid --no-perceptual"
+TINY = "--restorers identity,clahe --recognizers easyocr --limit 4 --brightness 0.4 --noise 0.1 --no-kid --no-perceptual"
 
 
 @pytest.fixture(scope="module")
