@@ -197,7 +197,10 @@ VARIANTS = {
           default=False, variant="no-tailnorm")
 @register("did-no-ilvr", family="diffusion", description="DiD ablation: no ILVR (same weights as did)",
           default=False, variant="no-ilvr")
-@register("did", family="diffusion", description="Diffusion in the Dark: multi-scale patch EDM + ILVR (full method)")
+# Opt-in (default=False): 100+ network evaluations per crop, so the default run on a 2-core CPU
+# stays within 10 minutes (README, "What the main command does").
+@register("did", family="diffusion", description="Diffusion in the Dark: multi-scale patch EDM + ILVR (full method)",
+          default=False)
 class DiD(LearnedRestorer):
     name = "did"
     family = "diffusion"

@@ -122,7 +122,10 @@ class MeanRevertingSDE:
           "x*_{i-1}(x_i, F) + its std z instead of Euler-Maruyama (same weights as irsde)", default=False,
           sampler="posterior")
 @register("irsde-1step", family="diffusion", description="IR-SDE read out in one step: the clean estimate at i = T (same weights as irsde)", default=False, one_step=True)
-@register("irsde", family="diffusion", description="IR-SDE: mean-reverting SDE from the dark image (ICML 2023)")
+# Opt-in (default=False): 100+ network evaluations per crop, so the default run on a 2-core CPU
+# stays within 10 minutes (README, "What the main command does").
+@register("irsde", family="diffusion", description="IR-SDE: mean-reverting SDE from the dark image (ICML 2023)",
+          default=False)
 class IRSDE(CanvasRestorer):
     name = "irsde"
     family = "diffusion"
