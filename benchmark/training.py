@@ -8,7 +8,7 @@ evaluation grid, then clean and degraded crops are resized together to the recip
 restorers' own resize), and a window of the recipe's width is cut. A crop narrower than the window
 is followed by further crops (degraded at the same cell), never mirrored.
 
-Validation (restorers/validation_split.json): every ``validate_every`` steps the current (EMA)
+Validation (benchmark/validation_split.json): every ``validate_every`` steps the current (EMA)
 weights restore the validation crops at three cells through the restorer's own code path, read out
 in one step, and every ``sampler_every``-th time also with the full sampler on fewer crops; PSNR and
 EasyOCR word accuracy / 1-NED go into the checkpoint's metadata. With ``stop_when_flat`` the run
@@ -40,16 +40,30 @@ from restorers import load as load_restorer
 from restorers.base import RestorerError
 from restorers.checkpoints import WEIGHTS_DIR, checkpoint_name, save_checkpoint
 from restorers.diffusion.canvas import resize
-from restorers.training import (DEGRADATION_RANGES, TRAIN_SETS, VALIDATION_CELLS, Recipe, Trainer, make_trainer,
-                                validation_ids)
+from restorers.training import DEGRADATION_RANGES, Recipe, Trainer, make_trainer
 
 from . import datasets, metrics, recognizers
 from .datasets import synth
 from .errors import BenchmarkError
-from .runner import git_commit, resolve_device
+from .runfolder import atomic_write, git_commit, resolve_device
 
+# The data every learned method trains on (DESIGN section 7); the degradation ranges are
+# restorers.training.DEGRADATION_RANGES, which the methods record in their configs.
+TRAIN_SETS = ("iiit5k_train", "svt_train", "ic15_train")
 TRAIN_SYNTH_SEED = 1  # the embedded test set renders with seed 0
 VALIDATION_SYNTH_SEED = 2  # validation renders, used only when no real train split is available
+
+# Validation crops carved once from the train splits (never from a test set) and never trained on:
+# validation_split.json lists their ids. Training scores them every few hundred steps at these
+# cells (brightness, noise): an easy one, one inside the DiD grid and a hard one.
+VALIDATION_CELLS = ((0.6, 0.02), (0.5, 0.1), (0.4, 0.25))
+VALIDATION_SPLIT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "validation_split.json")
+
+
+def validation_ids() -> dict[str, list[str]]:
+    """Sample ids of the validation crops per train set."""
+    with open(VALIDATION_SPLIT_FILE) as f:
+        return json.load(f)["sets"]
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -448,11 +462,10 @@ class _Ema:
 
 
 def _save_state(path, modules, optimizer, ema, step, losses, seconds, validation) -> None:
-    tmp = path + ".tmp"
-    torch.save({"modules": modules.state_dict(), "optimizer": optimizer.state_dict(),
-                "ema": ema.shadow if ema is not None else None, "step": step, "losses": losses,
-                "seconds": seconds, "validation": validation}, tmp)
-    os.replace(tmp, path)
+    state = {"modules": modules.state_dict(), "optimizer": optimizer.state_dict(),
+             "ema": ema.shadow if ema is not None else None, "step": step, "losses": losses,
+             "seconds": seconds, "validation": validation}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def train_command(args) -> int:

@@ -4,6 +4,14 @@ Everything is computed from the run's ``samples.parquet`` and ``summary.csv`` (a
 ``config.json`` for the configuration section); nothing is recomputed from images except the
 example strips, which read the PNGs the runner saved. ``reports`` never imports ``benchmark``.
 """
-from .html import write_report
-
 __all__ = ["write_report"]
+
+
+def __getattr__(name: str):
+    # loaded on first use, so importing the tables layer (``reports.facts``, ``reports.tables``) leaves
+    # matplotlib unloaded
+    if name == "write_report":
+        from .html import write_report
+
+        return write_report
+    raise AttributeError(f"module 'reports' has no attribute {name!r}")

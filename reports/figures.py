@@ -10,12 +10,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-METRIC_LABELS = {"accuracy": "word accuracy", "ned": "1-NED", "psnr": "PSNR (dB)", "ssim": "SSIM",
-                 "kid": "KID", "perceptual": "ST-LPIPS"}
+from .facts import METRICS, label  # noqa: E402
+from .tables import is_clean  # noqa: E402
 
 
-def is_clean(frame: pd.DataFrame) -> pd.Series:
-    return (frame["brightness"] == 1.0) & (frame["noise"] == 0.0)
+def fixed_scale(metric: str) -> tuple[float, float] | None:
+    """A bounded metric's range, so its figures share one scale; None for an unbounded one."""
+    info = METRICS.get(metric)
+    return None if info is None or info.value_range[1] is None else info.value_range
 
 
 def dataset_mean(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -51,12 +53,13 @@ def did_figure(summary: pd.DataFrame, metric: str, recognizer: str, path: str) -
         ax.set_title(f"brightness {b:g}")
         ax.set_xlabel("noise σ")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(METRIC_LABELS.get(metric, metric))
-    if metric in ("accuracy", "ned", "ssim"):
-        axes[0][0].set_ylim(0, 1.02)
+    axes[0][0].set_ylabel(label(metric))
+    scale = fixed_scale(metric)
+    if scale:
+        axes[0][0].set_ylim(scale[0], scale[1] + 0.02)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
-    fig.suptitle(f"{METRIC_LABELS.get(metric, metric)} vs noise ({recognizer}, mean over datasets)", fontsize=10)
+    fig.suptitle(f"{label(metric)} vs noise ({recognizer}, mean over datasets)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.84, 0.95))
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -76,13 +79,14 @@ def heatmaps(summary: pd.DataFrame, metric: str, recognizer: str, path: str) -> 
                              layout="constrained")
     b_values = sorted(data["brightness"].unique(), reverse=True)
     n_values = sorted(data["noise"].unique())
+    low, high = fixed_scale(metric) or (data[metric].min(), data[metric].max())  # one colour scale for all panels
     for ax in axes.flat:
         ax.axis("off")
     for ax, name in zip(axes.flat, restorers):
         grid = (data[data["restorer"] == name].pivot(index="brightness", columns="noise", values=metric)
                 .reindex(index=b_values, columns=n_values))
         ax.axis("on")
-        im = ax.imshow(grid.values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        im = ax.imshow(grid.values, vmin=low, vmax=high, cmap="viridis", aspect="auto")
         for i in range(grid.shape[0]):
             for j in range(grid.shape[1]):
                 v = grid.values[i, j]
@@ -94,8 +98,8 @@ def heatmaps(summary: pd.DataFrame, metric: str, recognizer: str, path: str) -> 
         ax.set_xlabel("noise σ", fontsize=8)
         ax.set_ylabel("brightness", fontsize=8)
         ax.set_title(name, fontsize=9)
-    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label=METRIC_LABELS.get(metric, metric))
-    fig.suptitle(f"{METRIC_LABELS.get(metric, metric)} ({recognizer}, mean over datasets)", fontsize=10)
+    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label=label(metric))
+    fig.suptitle(f"{label(metric)} ({recognizer}, mean over datasets)", fontsize=10)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -149,7 +153,7 @@ def history_figure(history: pd.DataFrame, path: str, metric: str = "accuracy") -
     for (ds, rec, restorer), part in history.groupby(["dataset", "recognizer", "restorer"]):
         part = part.sort_values("date")
         ax.plot(pd.to_datetime(part["date"]), part[metric], marker="o", ms=3, label=f"{ds}/{rec}/{restorer}")
-    ax.set_ylabel(METRIC_LABELS.get(metric, metric) + " (mean over degraded cells)")
+    ax.set_ylabel(label(metric) + " (mean over degraded cells)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2, frameon=False)
     fig.autofmt_xdate()
@@ -177,8 +181,8 @@ def training_curves(meta: dict, path: str, identity: dict | None = None) -> str 
         row[0].set_title(f"{stage}: training loss (mean of 50 steps)", fontsize=9)
         row[0].set_xlabel("step")
         points = (stages.get(stage) or {}).get("points") or []
-        for ax, key, label in zip(row[1:], ("accuracy", "ned", "psnr"), ("word accuracy", "1-NED", "PSNR (dB)")):
-            ax.set_title(f"{stage}: validation {label}", fontsize=9)
+        for ax, key in zip(row[1:], ("accuracy", "ned", "psnr")):
+            ax.set_title(f"{stage}: validation {label(key)}", fontsize=9)
             ax.set_xlabel("step")
             if not points:
                 continue

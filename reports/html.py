@@ -10,7 +10,7 @@ import tempfile
 import pandas as pd
 
 from . import figures
-from .tables import ablation_table, cost_table, headline_table, quality_table, reader_agreement
+from .tables import ablation_table, cost_table, headline_table, is_clean, quality_table, reader_agreement
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1200px;color:#1f2328}
@@ -42,7 +42,7 @@ def _table(df: pd.DataFrame, table_id: str | None = None, floatfmt: str = "{:.3f
 
 def example_cells(summary: pd.DataFrame) -> list[tuple[float, float]]:
     """The hardest cell (darkest, noisiest) and one in the middle of the grid."""
-    degraded = summary[~figures.is_clean(summary)][["brightness", "noise"]].drop_duplicates()
+    degraded = summary[~is_clean(summary)][["brightness", "noise"]].drop_duplicates()
     if degraded.empty:
         return []
     ordered = degraded.sort_values(["brightness", "noise"], ascending=[False, True]).values.tolist()
@@ -149,8 +149,19 @@ def write_report(run_dir: str, history: str | None = None) -> str:
     document = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Low-light STR benchmark"
                 f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
     out = os.path.join(run_dir, "report.html")
-    fd, tmp = tempfile.mkstemp(dir=run_dir, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(document)
-    os.replace(tmp, out)
+    _atomic_write_text(out, document)
     return out
+
+
+def _atomic_write_text(path: str, text: str) -> None:
+    """Write via a unique temporary file in the same folder. reports never imports benchmark, so this
+    is its own copy of ``benchmark.runfolder.atomic_write``."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

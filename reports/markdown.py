@@ -5,8 +5,7 @@ import os
 
 import pandas as pd
 
-from .figures import is_clean
-from .tables import ablation_table, cost_table, headline_table, reader_agreement
+from .tables import ablation_table, cell_score_tables, cell_scores_label, cost_table, headline_table, reader_agreement
 
 
 def to_markdown(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
@@ -20,18 +19,9 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
 
 def cell_tables(summary: pd.DataFrame) -> str:
     """Per dataset x recognizer: one row per cell, one column per restorer, 'accuracy / 1-NED'."""
-    blocks = []
-    for (dataset, recognizer), part in summary.groupby(["dataset", "recognizer"], sort=False):
-        part = part.copy()
-        part["cell"] = ["clean" if c else f"b={b:g} σ={s:g}"
-                        for c, b, s in zip(is_clean(part), part["brightness"], part["noise"])]
-        part["value"] = [f"{a:.3f} / {n:.3f}" for a, n in zip(part["accuracy"], part["ned"])]
-        table = (part.pivot(index="cell", columns="restorer", values="value")
-                 .reindex(index=list(dict.fromkeys(part["cell"])), columns=list(dict.fromkeys(part["restorer"])))
-                 .fillna("").reset_index())
-        blocks.append(f"**{dataset}** ({int(part['n'].max())} samples, {recognizer}; word accuracy / 1-NED)\n\n"
-                      + to_markdown(table))
-    return "\n\n".join(blocks)
+    return "\n\n".join(f"**{dataset}** ({n} samples, {recognizer}; {cell_scores_label()})\n\n"
+                        + to_markdown(table.reset_index())
+                        for dataset, recognizer, n, table in cell_score_tables(summary))
 
 
 def markdown_report(run_dir: str) -> str:

@@ -1,9 +1,19 @@
-"""Derived tables, all computed from summary.csv."""
+"""Derived tables, all computed from summary.csv: the lowest ``reports`` layer (figures, HTML,
+Markdown and ``benchmark`` build on it), so no matplotlib here."""
 from __future__ import annotations
 
 import pandas as pd
 
-from .figures import is_clean
+from .facts import METRICS, group, label
+
+
+def is_clean(frame: pd.DataFrame) -> pd.Series:
+    return (frame["brightness"] == 1.0) & (frame["noise"] == 0.0)
+
+
+def best(scores: pd.Series, metric: str):
+    """The index of the best score, in the metric's direction."""
+    return scores.idxmax() if METRICS[metric].higher_is_better else scores.idxmin()
 
 
 def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -11,7 +21,7 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
     clean upper bound beside it. The scores that tracking follows."""
     degraded = summary[~is_clean(summary)]
     table = (degraded.groupby(["dataset", "recognizer", "restorer"], sort=False)
-             .agg(cells=("accuracy", "size"), accuracy=("accuracy", "mean"), ned=("ned", "mean"))
+             .agg(cells=("accuracy", "size"), **{m: (m, "mean") for m in group("text")})
              .reset_index())
     clean = summary[is_clean(summary)].set_index(["dataset", "recognizer"])["accuracy"]
     table["clean_accuracy"] = [clean.get((d, r), float("nan")) for d, r in zip(table["dataset"], table["recognizer"])]
@@ -21,7 +31,7 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
 def quality_table(summary: pd.DataFrame) -> pd.DataFrame:
     degraded = summary[~is_clean(summary)]
     return (degraded.groupby("restorer", sort=False)
-            .agg(psnr=("psnr", "mean"), ssim=("ssim", "mean"), kid=("kid", "mean"), perceptual=("perceptual", "mean"))
+            .agg(**{m: (m, "mean") for m in group("image")})
             .reset_index())
 
 
@@ -32,6 +42,33 @@ def cost_table(samples: pd.DataFrame) -> pd.DataFrame:
     return (degraded.groupby("restorer", sort=False)
             .agg(nfe=("nfe", "first"), seconds_per_image=("seconds", "mean"), images=("seconds", "size"))
             .reset_index())
+
+
+def cell_score_tables(summary: pd.DataFrame, degraded_mean: bool = False) -> list[tuple[str, str, int, pd.DataFrame]]:
+    """Per dataset x recognizer: (dataset, recognizer, samples, table), the table one row per cell,
+    one column per restorer, the text scores as 'word accuracy / 1-NED'. With ``degraded_mean``
+    and more than two cells, a last row holds the mean over the degraded cells."""
+    scores = group("text")
+    blocks = []
+    for (dataset, recognizer), part in summary.groupby(["dataset", "recognizer"], sort=False):
+        part = part.copy()
+        part["cell"] = ["clean" if c else f"b={b:g} σ={s:g}"
+                        for c, b, s in zip(is_clean(part), part["brightness"], part["noise"])]
+        part["value"] = [" / ".join(f"{v:.3f}" for v in row) for row in part[scores].itertuples(index=False)]
+        table = (part.pivot(index="cell", columns="restorer", values="value")
+                 .reindex(index=list(dict.fromkeys(part["cell"])), columns=list(dict.fromkeys(part["restorer"])))
+                 .fillna(""))
+        if degraded_mean and part["cell"].nunique() > 2:
+            degraded = part[part["cell"] != "clean"].groupby("restorer")[scores].mean()
+            table.loc["mean (degraded)"] = [" / ".join(f"{v:.3f}" for v in degraded.loc[r]) if r in degraded.index
+                                            else "" for r in table.columns]
+        blocks.append((dataset, recognizer, int(part["n"].max()), table))
+    return blocks
+
+
+def cell_scores_label() -> str:
+    """What a cell table's entries are: 'word accuracy / 1-NED'."""
+    return " / ".join(label(m) for m in group("text"))
 
 
 CELL = ["dataset", "model", "brightness", "noise", "recognizer"]  # summary.csv's keys but the restorer
@@ -76,7 +113,8 @@ def reader_agreement(summary: pd.DataFrame, metric: str = "ned") -> pd.DataFrame
                 if a not in table or b not in table:
                     continue
                 tau = kendalltau(table[a], table[b]).statistic
+                best_a, best_b = best(table[a], metric), best(table[b], metric)
                 rows.append({"dataset": dataset, "brightness": brightness, "noise": noise, "reader_a": a,
-                             "reader_b": b, "kendall_tau": float(tau), "best_a": table[a].idxmax(),
-                             "best_b": table[b].idxmax(), "same_best": table[a].idxmax() == table[b].idxmax()})
+                             "reader_b": b, "kendall_tau": float(tau), "best_a": best_a, "best_b": best_b,
+                             "same_best": best_a == best_b})
     return pd.DataFrame(rows)

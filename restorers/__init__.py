@@ -3,10 +3,10 @@
 >>> from restorers import load
 >>> out = load("identity").restore(batch)
 
-Built-ins register themselves in :mod:`restorers.registry`; third-party methods join through the
+Each method module lists its names in a table `VARIANTS` that :mod:`restorers.registry` reads; third-party methods join through the
 entry-point group ``lowlight_benchmark.restorers``. This package never imports ``benchmark``.
 """
-from .base import Restorer, RestorerError, check_batch
-from .registry import ENTRY_POINT_GROUP, available, load, register
+from .base import Restorer, RestorerError, Variant, check_batch
+from .registry import ENTRY_POINT_GROUP, available, load
 
-__all__ = ["Restorer", "RestorerError", "check_batch", "ENTRY_POINT_GROUP", "available", "load", "register"]
+__all__ = ["Restorer", "RestorerError", "check_batch", "ENTRY_POINT_GROUP", "available", "load", "Variant"]

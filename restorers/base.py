@@ -1,6 +1,7 @@
 """The restorer interface every method (built-in or plugin) implements."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import ClassVar, Sequence
 
 import torch
@@ -8,6 +9,21 @@ import torch
 
 class RestorerError(RuntimeError):
     """A restorer cannot be created or run; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One registered restorer name: ``restorer`` built with ``options``. Each method module lists its
+    names in one table ``VARIANTS`` (the registry reads it). ``trains`` marks a learned name with a
+    checkpoint of its own, trained with these changes to the method's config (``{}`` for the method
+    itself); ``None`` means it runs the weights of ``restorer.name`` (a read-out or sampling variant)."""
+
+    name: str
+    restorer: type
+    description: str
+    default: bool = False  # part of the default `python -m benchmark run`
+    options: dict = field(default_factory=dict)
+    trains: dict | None = None
 
 
 class Restorer:

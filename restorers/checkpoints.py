@@ -88,7 +88,7 @@ def save_checkpoint(path: str, state_dict: dict, meta: dict, half: bool = True) 
 
 
 def train_hint(method: str, preset: str) -> str:
-    return f"train it with: python -m benchmark train {method} --preset {preset} --install"
+    return f"train it with: python -m benchmark train {method} --checkpoint-preset {preset} --install"
 
 
 def load_checkpoint(method: str, preset: str, path: str | None = None) -> tuple[dict, dict]:

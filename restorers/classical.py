@@ -7,8 +7,7 @@ import cv2
 import numpy as np
 import torch
 
-from .base import Restorer, check_batch
-from .registry import register
+from .base import Restorer, Variant, check_batch
 
 
 def to_images(x: torch.Tensor) -> list[np.ndarray]:
@@ -40,7 +39,6 @@ def brightness_gain(image: np.ndarray, target: float = 0.9, percentile: float = 
     return float(np.clip(target / max(level, 1e-3), 1.0, max_gain))
 
 
-@register("identity", family="baseline", description="returns the degraded input unchanged")
 class Identity(Restorer):
     family = "baseline"
 
@@ -60,8 +58,6 @@ class PerImage(Restorer):
         return from_images([self._one(img) for img in to_images(x)], x)
 
 
-@register("clahe", family="classical",
-          description="global gain to the 99th brightness percentile, then CLAHE on L*; no denoising")
 class CLAHE(PerImage):
     family = "classical"
 
@@ -79,8 +75,6 @@ class CLAHE(PerImage):
         return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB).astype(np.float32) / 255.0
 
 
-@register("gain-nlm", family="classical",
-          description="non-local means (strength from the estimated noise std), then global gain")
 class GainNLM(PerImage):
     family = "classical"
 
@@ -94,3 +88,12 @@ class GainNLM(PerImage):
         as_uint8 = (image * 255).round().astype(np.uint8)
         denoised = cv2.fastNlMeansDenoisingColored(as_uint8, None, h, h, 5, 15).astype(np.float32) / 255.0
         return np.clip(denoised * brightness_gain(denoised), 0, 1)
+
+
+VARIANTS = [
+    Variant("identity", Identity, "returns the degraded input unchanged", default=True),
+    Variant("clahe", CLAHE, "global gain to the 99th brightness percentile, then CLAHE on L*; no denoising",
+            default=True),
+    Variant("gain-nlm", GainNLM, "non-local means (strength from the estimated noise std), then global gain",
+            default=True),
+]

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RestorerError
+from .base import RestorerError, Variant
 from .diffusion.canvas import columns, resize, tile, untile
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.samplers import edm_heun
@@ -45,7 +45,6 @@ from .diffusion.schedules import karras_sigmas
 from .diffusion.unet import UNet
 from .learned import LearnedRestorer
 from .perceptual import load_stlpips, perceptual_loss
-from .registry import register
 from .training import DEGRADATION_RANGES, Recipe
 
 SIGMA_DATA = 0.5
@@ -167,65 +166,27 @@ def sample_scale(denoiser: EDMPrecond, cond: torch.Tensor, start_noise: torch.Te
 
 # ----------------------------------------------------------------------------------- restorer
 
-VARIANTS = {
-    # variant: (checkpoint it loads, sampling options)
-    None: ("did", {}),
-    "no-ilvr": ("did", {"ilvr_steps": 0}),
-    "no-tailnorm": ("did-no-tailnorm", {}),
-    "no-lpips": ("did-no-lpips", {}),
-    "no-cy2": ("did-no-cy2", {}),
-    "no-eta": ("did-no-eta", {}),
-    "per-scale": ("did-per-scale", {}),
-    "canvas": ("did", {"tiling": "canvas"}),
-}
-
-
-@register("did-1step", family="diffusion", description="DiD read out in one step per scale (same weights as did)",
-          default=False, one_step=True)
-@register("did-canvas", family="diffusion",
-          description="DiD sampled on whole canvases instead of 32x32 tiles (same weights as did)",
-          default=False, variant="canvas")
-@register("did-per-scale", family="diffusion", description="DiD ablation: one model per scale",
-          default=False, variant="per-scale")
-@register("did-no-eta", family="diffusion", description="DiD ablation: no noise eta on the conditions",
-          default=False, variant="no-eta")
-@register("did-no-cy2", family="diffusion", description="DiD ablation: no c_y2 (scale-0) condition",
-          default=False, variant="no-cy2")
-@register("did-no-lpips", family="diffusion", description="DiD ablation: no LPIPS loss term",
-          default=False, variant="no-lpips")
-@register("did-no-tailnorm", family="diffusion", description="DiD ablation: plain x*2-1 normalization",
-          default=False, variant="no-tailnorm")
-@register("did-no-ilvr", family="diffusion", description="DiD ablation: no ILVR (same weights as did)",
-          default=False, variant="no-ilvr")
-# Opt-in (default=False): 100+ network evaluations per crop, so the default run on a 2-core CPU
-# stays within 10 minutes (README, "What the main command does").
-@register("did", family="diffusion", description="Diffusion in the Dark: multi-scale patch EDM + ILVR (full method)",
-          default=False)
 class DiD(LearnedRestorer):
     name = "did"
     family = "diffusion"
     description = "Diffusion in the Dark"
     training_data = "train splits + synth, paired (clean, degraded)"
 
-    def __init__(self, device="cpu", preset=None, variant: str | None = None, steps: int | None = None,
-                 ilvr_steps: int | None = None, **source):
-        if variant not in VARIANTS:
-            raise RestorerError(f"unknown DiD variant {variant!r}")
-        super().__init__(device, preset, variant=variant, **source)
+    def __init__(self, device="cpu", preset=None, steps: int | None = None, ilvr_steps: int | None = None,
+                 tiling: str | None = None, **source):
+        super().__init__(device, preset, **source)
         c = self.meta["config"]
-        sampling = dict(c["sampling"], **VARIANTS[variant][1])
+        sampling = c["sampling"]
         self.steps = steps or sampling["steps"]
         self.ilvr_steps = sampling["ilvr_steps"] if ilvr_steps is None else ilvr_steps
         self.ilvr_factor = sampling["ilvr_factor"]
         # "patches" (the paper): every canvas is cut into non-overlapping 32x32 patches;
         # "canvas": the convolutional network runs on the whole canvas (no seams between patches).
-        self.tiling = sampling.get("tiling", "patches")
+        self.tiling = tiling or sampling.get("tiling", "patches")
+        if self.tiling not in ("patches", "canvas"):
+            raise RestorerError(f"DiD tiling is 'patches' or 'canvas', not {self.tiling!r}")
         self.sigmas = karras_sigmas(self.steps, sampling["sigma_min"], sampling["sigma_max"], sampling["rho"]).float()
         self.nfe = (1 if self.one_step else 2 * self.steps - 1) * c["scales"]
-
-    @classmethod
-    def checkpoint_for(cls, variant: str | None) -> str:
-        return VARIANTS[variant][0]
 
     def build(self, config: dict) -> nn.Module:
         return DiDNetwork(config)
@@ -301,7 +262,6 @@ class DiD(LearnedRestorer):
 
 # ----------------------------------------------------------------------------------- training
 
-TRAINABLE = ["did", "did-no-tailnorm", "did-no-lpips", "did-no-cy2", "did-no-eta", "did-per-scale"]
 
 PRESETS = {
     # CPU-trainable within a session: 3 scales (32x32 thumbnail, 32x32k, 64x64k, k <= 8), a U-Net on
@@ -323,8 +283,9 @@ PRESETS = {
 def variant_config(method: str, preset: str) -> dict:
     if preset not in PRESETS:
         raise RestorerError(f"did has presets {', '.join(PRESETS)}, not {preset!r}")
-    if method not in TRAINABLE:
-        raise RestorerError(f"{method!r} is not a trainable DiD variant; choose from {', '.join(TRAINABLE)}")
+    trains = {v.name: v.trains for v in VARIANTS if v.trains is not None}
+    if method not in trains:
+        raise RestorerError(f"{method!r} is not a trainable DiD variant; choose from {', '.join(trains)}")
     p = PRESETS[preset]
     config = dict(patch=32, scales=p["scales"], max_columns=p["max_columns"], channels=p["channels"],
                   channel_mult=list(p["channel_mult"]), blocks=p["blocks"], attention_levels=list(p["attention_levels"]),
@@ -332,15 +293,12 @@ def variant_config(method: str, preset: str) -> dict:
                   p_mean=-1.2, p_std=1.2, noise_embedding_scale=250.0,
                   sampling=dict(steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0, ilvr_steps=6, ilvr_factor=2),
                   degradation=DEGRADATION_RANGES)
-    change = {"did-no-tailnorm": {"normalization": "plain"}, "did-no-lpips": {"lpips_weight": 0.0},
-              "did-no-cy2": {"use_cy2": False}, "did-no-eta": {"cond_noise": 0.0},
-              "did-per-scale": {"per_scale": True}}.get(method, {})
-    config.update(change)
+    config.update(trains[method])
     return config
 
 
 class DiDTrainer:
-    def __init__(self, recipe: Recipe, stats_images: tuple[torch.Tensor, torch.Tensor] | None = None):
+    def __init__(self, recipe: Recipe):
         self.recipe = recipe
         self.config = recipe.config
         self.net = DiDNetwork(self.config)
@@ -427,3 +385,20 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
                     crop=(top, top * config["max_columns"]), lr=p["lr"], seed=0 if seed is None else seed,
                     warmup=100, grad_clip=1.0, ema=0.999 if preset == "compact" else 0.9999)
     return DiDTrainer(recipe)
+
+
+# Every name DiD runs under. An ablation with weights of its own is one entry with `trains` (the change
+# to the training config); one that reuses did's weights sets restorer `options` instead.
+VARIANTS = [
+    # Opt-in: 105 network evaluations per crop; the default run on a 2-core CPU stays within 10 minutes.
+    Variant("did", DiD, "Diffusion in the Dark: multi-scale patch EDM + ILVR (full method)", trains={}),
+    Variant("did-no-ilvr", DiD, "DiD ablation: no ILVR (same weights as did)", options={"ilvr_steps": 0}),
+    Variant("did-no-tailnorm", DiD, "DiD ablation: plain x*2-1 normalization", trains={"normalization": "plain"}),
+    Variant("did-no-lpips", DiD, "DiD ablation: no LPIPS loss term", trains={"lpips_weight": 0.0}),
+    Variant("did-no-cy2", DiD, "DiD ablation: no c_y2 (scale-0) condition", trains={"use_cy2": False}),
+    Variant("did-no-eta", DiD, "DiD ablation: no noise eta on the conditions", trains={"cond_noise": 0.0}),
+    Variant("did-per-scale", DiD, "DiD ablation: one model per scale", trains={"per_scale": True}),
+    Variant("did-canvas", DiD, "DiD sampled on whole canvases instead of 32x32 tiles (same weights as did)",
+            options={"tiling": "canvas"}),
+    Variant("did-1step", DiD, "DiD read out in one step per scale (same weights as did)", options={"one_step": True}),
+]

@@ -39,17 +39,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RestorerError
+from .base import RestorerError, Variant
 from .classical import brightness_gain
 from .diffusion.canvas import draw_noise
 from .diffusion.samplers import spaced_timesteps
 from .diffusion.schedules import alpha_bars, linear_betas
 from .diffusion.unet import UNet
 from .learned import CanvasRestorer
-from .registry import register
 from .training import DEGRADATION_RANGES, Recipe
 
-TRAINABLE = ["dtdm"]
 
 
 def pre_enhance(dark: torch.Tensor) -> torch.Tensor:
@@ -111,8 +109,6 @@ def make_network(config: dict) -> UNet:
                 tuple(config["attention_levels"]), space_to_depth=config.get("space_to_depth", 1))
 
 
-@register("dtdm-1step", family="diffusion", description="DTDM read out in one step: y_hat(z_S, S) (same weights as dtdm)", default=False, one_step=True)
-@register("dtdm", family="diffusion", description="DTDM (DiffRAW): truncated domain-transform diffusion, few steps")
 class DTDM(CanvasRestorer):
     name = "dtdm"
     family = "diffusion"
@@ -188,3 +184,10 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
                     batch_size=p["batch_size"], crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed,
                     warmup=100, grad_clip=1.0, ema=0.999 if preset == "compact" else 0.9999)
     return DTDMTrainer(recipe)
+
+
+VARIANTS = [
+    Variant("dtdm", DTDM, "DTDM (DiffRAW): truncated domain-transform diffusion, few steps", default=True, trains={}),
+    Variant("dtdm-1step", DTDM, "DTDM read out in one step: y_hat(z_S, S) (same weights as dtdm)",
+            options={"one_step": True}),
+]

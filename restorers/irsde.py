@@ -41,16 +41,14 @@ import math
 import torch
 from torch import nn
 
-from .base import RestorerError
+from .base import RestorerError, Variant
 from .diffusion.canvas import draw_noise
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.schedules import cosine_thetas
 from .diffusion.unet import UNet
 from .learned import CanvasRestorer
-from .registry import register
 from .training import DEGRADATION_RANGES, Recipe
 
-TRAINABLE = ["irsde"]
 SIGMA_DATA = 0.37  # RMS of x_0 - mu (clean minus dark) over 320 training pairs, measured
 
 
@@ -118,14 +116,6 @@ class MeanRevertingSDE:
         return values[int(i)].to(device=device, dtype=dtype)
 
 
-@register("irsde-posterior", family="diffusion", description="IR-SDE sampled by the exact Gaussian posterior step "
-          "x*_{i-1}(x_i, F) + its std z instead of Euler-Maruyama (same weights as irsde)", default=False,
-          sampler="posterior")
-@register("irsde-1step", family="diffusion", description="IR-SDE read out in one step: the clean estimate at i = T (same weights as irsde)", default=False, one_step=True)
-# Opt-in (default=False): 100+ network evaluations per crop, so the default run on a 2-core CPU
-# stays within 10 minutes (README, "What the main command does").
-@register("irsde", family="diffusion", description="IR-SDE: mean-reverting SDE from the dark image (ICML 2023)",
-          default=False)
 class IRSDE(CanvasRestorer):
     name = "irsde"
     family = "diffusion"
@@ -241,3 +231,13 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
                     batch_size=p["batch_size"], crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed,
                     warmup=100, grad_clip=1.0, ema=0.999 if preset == "compact" else 0.9999)
     return IRSDETrainer(recipe)
+
+
+VARIANTS = [
+    # Opt-in: 100 network evaluations per crop; the default run on a 2-core CPU stays within 10 minutes.
+    Variant("irsde", IRSDE, "IR-SDE: mean-reverting SDE from the dark image (ICML 2023)", trains={}),
+    Variant("irsde-1step", IRSDE, "IR-SDE read out in one step: the clean estimate at i = T (same weights as irsde)",
+            options={"one_step": True}),
+    Variant("irsde-posterior", IRSDE, "IR-SDE sampled by the exact Gaussian posterior step x*_{i-1}(x_i, F) + its "
+            "std z instead of Euler-Maruyama (same weights as irsde)", options={"sampler": "posterior"}),
+]

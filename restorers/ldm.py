@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RestorerError
+from .base import RestorerError, Variant
 from .diffusion.canvas import draw_noise
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.samplers import ddim, spaced_timesteps
@@ -39,10 +39,8 @@ from .diffusion.schedules import alpha_bars, sqrt_linear_betas
 from .diffusion.unet import UNet, _groups
 from .learned import CanvasRestorer
 from .perceptual import load_stlpips, perceptual_loss
-from .registry import register
 from .training import DEGRADATION_RANGES, Recipe
 
-TRAINABLE = ["ldm"]
 LATENT_SIGMA_DATA = 1.0  # the latents are scaled to unit variance
 
 
@@ -121,8 +119,6 @@ def schedule(config: dict) -> torch.Tensor:
     return alpha_bars(sqrt_linear_betas(config["timesteps"], config["beta_start"], config["beta_end"]))
 
 
-@register("ldm-1step", family="diffusion", description="LDM read out in one step: one DDIM step T -> 0 (same weights as ldm)", default=False, one_step=True)
-@register("ldm", family="diffusion", description="Latent diffusion: KL autoencoder + conditional latent U-Net, DDIM")
 class LDM(CanvasRestorer):
     name = "ldm"
     family = "diffusion"
@@ -249,3 +245,10 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
                     stages=("autoencoder", "diffusion"), stage_steps=stage_steps, warmup=100, grad_clip=1.0,
                     ema=0.999 if preset == "compact" else 0.9999)
     return LDMTrainer(recipe)
+
+
+VARIANTS = [
+    Variant("ldm", LDM, "Latent diffusion: KL autoencoder + conditional latent U-Net, DDIM", default=True, trains={}),
+    Variant("ldm-1step", LDM, "LDM read out in one step: one DDIM step T -> 0 (same weights as ldm)",
+            options={"one_step": True}),
+]

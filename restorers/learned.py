@@ -50,8 +50,8 @@ class LearnedRestorer(Restorer):
 
     @classmethod
     def checkpoint_for(cls, variant: str | None) -> str:
-        """The checkpoint a variant loads (``<name>-<variant>`` unless a method says otherwise)."""
-        return f"{cls.name}-{variant}" if variant else cls.name
+        """The checkpoint a restorer loads: its variant's own (e.g. ``did-no-lpips``) or the method's."""
+        return variant or cls.name
 
     @classmethod
     def is_ready(cls, variant: str | None = None, **_) -> bool:

@@ -10,11 +10,12 @@ where ``MyRestorer`` subclasses :class:`restorers.Restorer`. It then appears in
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Callable
 
-from .base import Restorer, RestorerError
+from .base import Restorer, RestorerError, Variant
 
 ENTRY_POINT_GROUP = "lowlight_benchmark.restorers"
 
@@ -31,27 +32,36 @@ class Entry:
     learned: bool = False  # loads a checkpoint (and so accepts checkpoint_dir)
 
 
+# The method modules, in the order of `list` and of the default run. Each lists its restorer names in
+# one table, ``VARIANTS``; importing them here (not at import time) keeps `import restorers` light.
+METHOD_MODULES = ("classical", "sci", "did", "irsde", "dtdm", "ldm")
 _BUILTIN: dict[str, Entry] = {}
+_VARIANTS: dict[str, Variant] = {}
 
 
-def register(name: str, family: str | None = None, description: str | None = None, default: bool = True,
-             **fixed):
-    """Class decorator adding a built-in restorer; ``fixed`` keyword arguments make a named
-    variant of the same class (e.g. an ablation). ``default`` puts it in the default run."""
+def _entry(variant: Variant) -> Entry:
+    cls, options = variant.restorer, dict(variant.options)
+    if variant.trains is not None and variant.name != cls.name:
+        options["variant"] = variant.name  # loads its own checkpoint
 
-    def decorate(cls):
-        if name in _BUILTIN:
-            raise RestorerError(f"restorer {name!r} registered twice")
+    def factory(**kwargs):
+        return cls(**options, **kwargs)
 
-        def factory(**kwargs):
-            return cls(**fixed, **kwargs)
+    ready = (lambda: cls.is_ready(**options)) if hasattr(cls, "is_ready") else (lambda: True)
+    return Entry(variant.name, factory, cls.family, variant.description, "built-in", variant.default, ready,
+                 learned=hasattr(cls, "checkpoint_for"))
 
-        ready = (lambda: cls.is_ready(**fixed)) if hasattr(cls, "is_ready") else (lambda: True)
-        _BUILTIN[name] = Entry(name, factory, family or cls.family, description or cls.description, "built-in",
-                               default, ready, learned=hasattr(cls, "checkpoint_for"))
-        return cls
 
-    return decorate
+def builtin_variants() -> dict[str, Variant]:
+    """Every built-in restorer name and its declaration."""
+    if not _VARIANTS:
+        for module_name in METHOD_MODULES:
+            for variant in importlib.import_module(f"{__package__}.{module_name}").VARIANTS:
+                if variant.name in _VARIANTS:
+                    raise RestorerError(f"restorer {variant.name!r} declared twice")
+                _VARIANTS[variant.name] = variant
+        _BUILTIN.update((name, _entry(v)) for name, v in _VARIANTS.items())
+    return _VARIANTS
 
 
 def _plugins() -> dict[str, Entry]:
@@ -73,7 +83,7 @@ def _plugins() -> dict[str, Entry]:
 
 def available() -> dict[str, Entry]:
     """All restorers by name: built-ins first; a plugin never shadows a built-in."""
-    _import_builtins()
+    builtin_variants()
     entries = dict(_BUILTIN)
     for name, entry in _plugins().items():
         entries.setdefault(name, entry)
@@ -83,7 +93,7 @@ def available() -> dict[str, Entry]:
 def default_names() -> list[str]:
     """Restorers of the default run: the built-ins flagged default whose checkpoints ship with the
     package (plugins are opt-in)."""
-    _import_builtins()
+    builtin_variants()
     return [name for name, entry in _BUILTIN.items() if entry.default and entry.ready()]
 
 
@@ -101,13 +111,3 @@ def load(name: str, device: str = "cpu", preset: str | None = None, checkpoint_d
         raise RestorerError(f"restorer {name!r} is a {type(restorer).__name__}, not a restorers.Restorer")
     restorer.name = name  # a variant reports its registered name, not its class's
     return restorer
-
-
-def _import_builtins() -> None:
-    # Importing a method's module registers it; kept here so `import restorers` stays light.
-    from . import classical  # noqa: F401  (the order here is the order of `list` and of the default run)
-    from . import sci  # noqa: F401
-    from . import did  # noqa: F401
-    from . import irsde  # noqa: F401
-    from . import dtdm  # noqa: F401
-    from . import ldm  # noqa: F401

@@ -22,12 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RestorerError, check_batch
+from .base import RestorerError, Variant, check_batch
 from .learned import LearnedRestorer
-from .registry import register
 from .training import DEGRADATION_RANGES, Recipe
 
-TRAINABLE = ["sci"]
 
 
 class IlluminationNet(nn.Module):
@@ -103,7 +101,6 @@ def load_official(path: str) -> IlluminationNet:
     return net.eval()
 
 
-@register("sci", family="retinex", description="Self-Calibrated Illumination (CVPR 2022), one stage at test")
 class SCI(LearnedRestorer):
     name = "sci"
     family = "retinex"
@@ -207,3 +204,8 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
                     crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed, warmup=0,
                     grad_clip=None)
     return SCITrainer(recipe)
+
+
+VARIANTS = [
+    Variant("sci", SCI, "Self-Calibrated Illumination (CVPR 2022), one stage at test", default=True, trains={}),
+]

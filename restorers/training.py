@@ -6,9 +6,7 @@ same data, same degradation ranges, a recorded budget.
 """
 from __future__ import annotations
 
-import importlib
-import json
-import os
+import sys
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
@@ -17,27 +15,14 @@ from torch import nn
 
 from .base import RestorerError
 
-# Shared by every learned method (DESIGN section 7): clean crops from the train splits plus synth
-# renders, degraded on the fly by the `did` model with (b, sigma) covering the evaluation grid.
-TRAIN_SETS = ("iiit5k_train", "svt_train", "ic15_train")
+# Shared by every learned method (DESIGN section 7): the training crops (benchmark.training) are
+# degraded on the fly by the `did` model with (b, sigma) covering the evaluation grid.
 DEGRADATION_RANGES = {
     "model": "did",
     "brightness": (0.07, 0.6),  # uniform; the grid spans 0.1 .. 0.5
     "noise_only_fraction": 0.1,  # of batches' samples at b = 1 (the --grid noise sweep)
     "noise": (0.0, 0.45),  # uniform; the grid spans 0 .. 0.4
 }
-
-# Validation crops carved once from the train splits (never from a test set) and never trained on:
-# restorers/validation_split.json lists their ids. Training scores them every few hundred steps at
-# these cells (brightness, noise): an easy one, one inside the DiD grid and a hard one.
-VALIDATION_CELLS = ((0.6, 0.02), (0.5, 0.1), (0.4, 0.25))
-VALIDATION_SPLIT_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "validation_split.json")
-
-
-def validation_ids() -> dict[str, list[str]]:
-    """Sample ids of the validation crops per train set."""
-    with open(VALIDATION_SPLIT_FILE) as f:
-        return json.load(f)["sets"]
 
 
 @dataclass
@@ -84,25 +69,19 @@ class Trainer(Protocol):
     # ``batches(k) -> (clean, degraded)`` giving fixed batches (e.g. for normalization statistics).
 
 
-METHODS = {"sci": "restorers.sci", "did": "restorers.did", "irsde": "restorers.irsde", "dtdm": "restorers.dtdm",
-           "ldm": "restorers.ldm"}
-
-
 def make_trainer(method: str, preset: str, **overrides) -> Trainer:
-    """The trainer of a learned method (an ablation name like ``did-no-lpips`` included)."""
-    base = method.split("-", 1)[0]
-    if base not in METHODS:
+    """The trainer of a learned restorer name with weights of its own (an ablation like
+    ``did-no-lpips`` included): its method module's ``make_trainer``."""
+    from .registry import builtin_variants
+
+    variant = builtin_variants().get(method)
+    if variant is None or variant.trains is None:
         raise RestorerError(f"{method!r} is not trainable; trainable: {', '.join(trainable_names())}")
-    module = importlib.import_module(METHODS[base])
-    return module.make_trainer(method, preset, **overrides)
+    return sys.modules[variant.restorer.__module__].make_trainer(method, preset, **overrides)
 
 
 def trainable_names() -> list[str]:
-    names = []
-    for base, module_name in METHODS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        names.extend(getattr(module, "TRAINABLE", [base]))
-    return names
+    """Restorer names that train a checkpoint of their own."""
+    from .registry import builtin_variants
+
+    return [name for name, variant in builtin_variants().items() if variant.trains is not None]

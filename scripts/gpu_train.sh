@@ -11,7 +11,7 @@ OUT=${OUT:-runs/gpu-out}
 mkdir -p "$OUT" training
 for method in "${@:-did dtdm irsde ldm}"; do
   if [ -f "training/$method-gpu/$method-gpu.pt" ]; then echo "$method: done"; continue; fi
-  timeout 540 python -m benchmark train "$method" --preset gpu --device cuda --data-root data-cache \
+  timeout 540 python -m benchmark train "$method" --checkpoint-preset gpu --device cuda --data-root data-cache \
     --out "training/$method-gpu" --resume --checkpoint-every 100 || true
   if [ -f "training/$method-gpu/$method-gpu.pt" ]; then
     cp "training/$method-gpu/$method-gpu".{pt,json} "$OUT"/ && echo "$method: done"

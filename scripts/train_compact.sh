@@ -11,7 +11,7 @@ DATA_ROOT=${1:-${BENCHMARK_DATA_ROOT:?give the folder holding iiit5k_train, svt_
 mkdir -p training
 queue() {
   for method in "$@"; do
-    OMP_NUM_THREADS=1 python -m benchmark train "$method" --preset compact --data-root "$DATA_ROOT" \
+    OMP_NUM_THREADS=1 python -m benchmark train "$method" --checkpoint-preset compact --data-root "$DATA_ROOT" \
       --out "training/$method-compact" --install --resume > "training/$method-compact.log" 2>&1
   done
 }

@@ -1,6 +1,7 @@
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -149,9 +150,49 @@ def test_perceptual_distance_zero_for_identical_and_grows_with_damage(synth_imag
     assert np.all(d1 > 0.001) and np.all(d2 > d1)
 
 
-def test_metric_facts_table():
-    assert metrics.METRICS["kid"].higher_is_better is False
-    assert metrics.METRICS["accuracy"].higher_is_better is True
+def test_metric_facts_match_what_the_metrics_compute(synth_images, rng):
+    # Every scored metric's facts, checked against the metric itself: the clean crop (or label,
+    # or feature set) scored against itself must come out better, in the declared direction,
+    # than a damaged one, and both scores must lie in the declared range.
+    from reports.facts import METRICS, group
+
+    labels = [label for _, _, label in synth_images[:3]]
+    clean = [img.astype(np.float32) / 255 for _, img, _ in synth_images[:3]]
+    dark = [did(img, 0.2, 0.2, i) for i, (_, img, _) in enumerate(synth_images[:3])]
+    features = rng.random((9, 5))
+    lpips = metrics.PerceptualDistance()
+    scores = {  # metric -> (perfect, damaged)
+        "accuracy": ([float(metrics.word_correct(t, t)) for t in labels],
+                     [float(metrics.word_correct(t[1:], t)) for t in labels]),
+        "ned": ([metrics.ned_similarity(t, t) for t in labels], [metrics.ned_similarity(t[1:], t) for t in labels]),
+        "psnr": ([metrics.psnr(c, c) for c in clean], [metrics.psnr(d, c) for d, c in zip(dark, clean)]),
+        "ssim": ([metrics.ssim(c, c) for c in clean], [metrics.ssim(d, c) for d, c in zip(dark, clean)]),
+        "perceptual": (list(lpips(clean, clean)), list(lpips(dark, clean))),
+        "kid": ([metrics.kid(features, features, subsets=3)[0]], [metrics.kid(features + 0.3, features, subsets=3)[0]]),
+    }
+    assert set(scores) == set(group("text") + group("image"))  # a new scored metric needs its check here
+    for metric, (perfect, damaged) in scores.items():
+        info = METRICS[metric]
+        for p, d in zip(perfect, damaged):
+            assert (p > d) == info.higher_is_better, metric
+        low, high = info.value_range
+        # KID of identical sets: the unbiased estimate can dip below 0
+        in_range = damaged if metric == "kid" else perfect + damaged
+        assert all(low - 1e-6 <= v and (high is None or v <= high + 1e-6) for v in in_range), metric
+
+
+def test_every_summary_column_has_its_metric_facts():
+    # summary.csv's score columns and the facts table name the same metrics; a column derived
+    # from one (its std over KID subsets, its value on the clean crop) counts as that metric.
+    from benchmark.runner import SUMMARY_KEYS, summarize
+    from reports.facts import METRICS
+
+    sample = dict.fromkeys(SUMMARY_KEYS, "k") | dict(correct=True, ned=1.0, psnr=30.0, ssim=0.9, perceptual=0.1,
+                                                     kid=0.01, kid_std=0.001, nfe=1, clean_correct=True)
+    columns = set(summarize(pd.DataFrame([sample]).astype({"correct": bool})).columns) - set(SUMMARY_KEYS) - {"n"}
+    named = {c.removeprefix("clean_").removesuffix("_std") for c in columns}
+    assert named <= set(METRICS)
+    assert set(METRICS) - named == {"seconds"}  # wall time stays in samples.parquet: summary.csv is reproducible
 
 
 def test_classic_lpips_without_alexnet_weights_stops_before_any_work(tmp_path, monkeypatch, capsys):

@@ -1,8 +1,15 @@
+import dataclasses
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
+from reports import facts
 from reports.markdown import cell_tables, to_markdown
 from reports.tables import ablation_table, reader_agreement
+
+from .conftest import REPO
 
 
 def test_markdown_tables():
@@ -53,3 +60,20 @@ def test_reader_agreement_per_cell():
     assert table.loc[0.2, "kendall_tau"] == pytest.approx(-1.0) and not table.loc[0.2, "same_best"]
     assert table.loc[0.2, "best_a"] == "c" and table.loc[0.2, "best_b"] == "a"
     assert reader_agreement(pd.DataFrame([r for r in rows if r["recognizer"] == "r1"])).empty
+
+
+def test_best_restorer_and_labels_follow_the_metric_facts(monkeypatch):
+    rows = [dict(dataset="d", recognizer=reader, brightness=0.5, noise=0.1, restorer=restorer, n=2, accuracy=acc,
+                 ned=acc) for reader in ("a", "b") for restorer, acc in (("x", 0.8), ("y", 0.2))]
+    summary = pd.DataFrame(rows)
+    assert reader_agreement(summary)["best_a"].tolist() == ["x"]
+    assert "word accuracy / 1-NED" in cell_tables(summary)
+    monkeypatch.setitem(facts.METRICS, "ned", dataclasses.replace(facts.METRICS["ned"], higher_is_better=False,
+                                                                   name="NED distance"))
+    assert reader_agreement(summary)["best_a"].tolist() == ["y"]
+    assert "word accuracy / NED distance" in cell_tables(summary)
+
+
+def test_tables_layer_does_not_load_matplotlib():
+    code = "import sys, reports.tables, reports.facts; assert 'matplotlib' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

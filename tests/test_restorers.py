@@ -82,7 +82,7 @@ def test_registry_lists_every_method_and_its_ablations():
 
 
 def test_missing_checkpoint_says_how_to_train():
-    with pytest.raises(RestorerError, match="python -m benchmark train did --preset paper"):
+    with pytest.raises(RestorerError, match="python -m benchmark train did --checkpoint-preset paper"):
         load("did", preset="paper")
     with pytest.raises(RestorerError, match="unknown restorer"):
         load("nope")

@@ -8,11 +8,12 @@ import torch
 
 from benchmark import datasets
 from benchmark.metrics import psnr
+from benchmark.training import TRAIN_SETS
 from degradations import Cell, degradation_seed, degrade
 from restorers import load
 from restorers.checkpoints import WEIGHTS_DIR, load_checkpoint
 from restorers.diffusion.canvas import resize, working_size
-from restorers.training import TRAIN_SETS, trainable_names
+from restorers.training import trainable_names
 
 from .conftest import STR_ROOT, needs_str
 

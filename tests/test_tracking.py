@@ -1,3 +1,4 @@
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -7,6 +8,8 @@ import pandas as pd
 import pytest
 
 from benchmark.cli import main
+from benchmark.tracking import compare
+from reports import facts
 
 from .conftest import REPO
 
@@ -77,3 +80,13 @@ def test_nightly_script_runs_tracks_and_reports(tmp_path):
     assert third.returncode == 1 and "REGRESSION" in third.stdout
     report = (tmp_path / "night" / "report.html").read_text()
     assert "Score history" in report  # the history plot is in the report
+
+
+def test_regression_direction_follows_the_metric_facts(monkeypatch):
+    entry = dict(config_hash="h", dataset="d", recognizer="r", restorer="x", run="r1", accuracy=0.5, ned=0.5)
+    history = pd.DataFrame([entry])
+    lower, higher = pd.DataFrame([{**entry, "ned": 0.3}]), pd.DataFrame([{**entry, "ned": 0.7}])
+    assert len(compare(history, lower, 0.1)[1]) == 1 and not compare(history, higher, 0.1)[1]
+    monkeypatch.setitem(facts.METRICS, "ned", dataclasses.replace(facts.METRICS["ned"], higher_is_better=False))
+    assert not compare(history, lower, 0.1)[1]
+    assert compare(history, higher, 0.1)[1] == ["d/r/x ned: 0.500 -> 0.700 (+0.200 > 0.1)"]

@@ -78,7 +78,7 @@ def test_untrainable_and_unknown_preset():
 
 
 def test_checkpoint_errors_say_how_to_fix(tmp_path):
-    with pytest.raises(RestorerError, match="python -m benchmark train sci --preset compact"):
+    with pytest.raises(RestorerError, match="python -m benchmark train sci --checkpoint-preset compact"):
         load_checkpoint("sci", "compact", str(tmp_path / "missing.pt"))
     path = str(tmp_path / "sci-compact.pt")
     save_checkpoint(path, {"w": torch.ones(3)}, {"method": "sci", "preset": "compact", "config": {}})
