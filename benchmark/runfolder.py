@@ -6,11 +6,12 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
-from typing import Callable
 
 import pandas as pd
 import torch
+
+# the one atomic write lives with the checkpoints: restorers cannot import benchmark
+from restorers.checkpoints import atomic_write
 
 from . import __version__
 from .errors import BenchmarkError
@@ -51,24 +52,6 @@ def git_commit() -> str | None:
     if out.returncode != 0:
         return None
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-
-
-def atomic_write(path: str, write: Callable[[str], None]) -> None:
-    """``write(tmp)`` fills a unique temporary file in ``path``'s folder, which then replaces ``path``."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the file gets what a plain open() would give
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:

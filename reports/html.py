@@ -5,9 +5,10 @@ import base64
 import html
 import json
 import os
-import tempfile
 
 import pandas as pd
+
+from restorers.checkpoints import atomic_write
 
 from . import figures
 from .tables import ablation_table, cost_table, headline_table, is_clean, quality_table, reader_agreement
@@ -149,19 +150,10 @@ def write_report(run_dir: str, history: str | None = None) -> str:
     document = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Low-light STR benchmark"
                 f"</title><style>{CSS}</style></head><body>{''.join(parts)}</body></html>")
     out = os.path.join(run_dir, "report.html")
-    _atomic_write_text(out, document)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(document)
+
+    atomic_write(out, write)
     return out
-
-
-def _atomic_write_text(path: str, text: str) -> None:
-    """Write via a unique temporary file in the same folder. reports never imports benchmark, so this
-    is its own copy of ``benchmark.runfolder.atomic_write``."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -56,11 +56,17 @@ def find_checkpoint(method: str, preset: str, checkpoint_dir: str | None = None)
     return shipped_path(method, preset)
 
 
-def _atomic(path: str, write) -> None:
+def atomic_write(path: str, write) -> None:
+    """``write(tmp)`` fills a unique temporary file in ``path``'s folder, which then replaces ``path``:
+    a reader never sees a half-written file. The project's one atomic write (``benchmark.runfolder``
+    re-exports it; it lives here because restorers cannot import benchmark)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the file gets what a plain open() would give
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -79,10 +85,10 @@ def save_checkpoint(path: str, state_dict: dict, meta: dict, half: bool = True) 
     meta["storage"] = "fp16" if half else "fp32"
     # metadata travels as JSON text so that the file loads with torch.load(weights_only=True)
     meta = json.loads(json.dumps(meta, default=str))
-    _atomic(path, lambda tmp: torch.save({"state_dict": tensors, "meta_json": json.dumps(meta)}, tmp))
+    atomic_write(path, lambda tmp: torch.save({"state_dict": tensors, "meta_json": json.dumps(meta)}, tmp))
     meta["sha256"] = sha256_file(path)
     meta["file"] = os.path.basename(path)
-    _atomic(os.path.splitext(path)[0] + ".json",
+    atomic_write(os.path.splitext(path)[0] + ".json",
             lambda tmp: open(tmp, "w").write(json.dumps(meta, indent=2, default=str) + "\n"))
     return meta
 
