@@ -23,9 +23,10 @@ import math
 import os
 from collections import deque
 
+import torch
+
 from .errors import BenchmarkError
 
-INCEPTION_BATCH = 32  # metrics.InceptionFeatures' batch: part boundaries must not split one
 FAIL_ONCE_ENV = "BENCHMARK_RAY_FAIL_ONCE"  # tests: a file path; the first part to see it missing exits
 
 
@@ -40,7 +41,9 @@ def ray_results(runner, todo: list[tuple], bar):
     except ImportError:
         raise BenchmarkError("--executor ray needs Ray: pip install -e '.[ray]'") from None
     config = runner.config
-    step = math.lcm(config.batch_size, INCEPTION_BATCH) if config.kid else config.batch_size
+    # part boundaries must split neither a restorer batch nor, with KID on, an Inception batch
+    inception = runner.inception
+    step = math.lcm(config.batch_size, inception.batch_size) if inception is not None else config.batch_size
     size = max(step, -(-config.part_size // step) * step)
     if not ray.is_initialized():
         try:
@@ -69,7 +72,7 @@ def ray_results(runner, todo: list[tuple], bar):
     worker_config = _for_workers(config, "cuda" if gpus else "cpu")
     # Ray gives each actor one thread; results of some kernels (convolutions) depend on the thread
     # count in their last bits, so the actors use the driver's count and compute its numbers exactly.
-    threads = torch_threads()
+    threads = torch.get_num_threads()
     workers = [Worker.remote(type(runner), worker_config, threads) for _ in range(count)]
     pending: dict = {}
     collected: dict[tuple, list] = {}
@@ -98,12 +101,6 @@ def ray_results(runner, todo: list[tuple], bar):
             ray.kill(worker)
 
 
-def torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
-
-
 def _for_workers(config, device: str):
     from dataclasses import replace
 
@@ -114,8 +111,6 @@ class PartWorker:
     """A Ray actor holding one Runner (models loaded once) and computing unit parts."""
 
     def __init__(self, runner_class, config, threads: int):
-        import torch
-
         torch.set_num_threads(threads)
         # the driver's Runner class, passed in so that this module does not import the runner
         self.runner = runner_class(config, progress=False, log=lambda message: None)
@@ -128,6 +123,3 @@ class PartWorker:
                 f.write(str(os.getpid()))
             os._exit(1)
         return self.runner.compute_part(unit, start, stop)
-
-    def pid(self) -> int:
-        return os.getpid()
