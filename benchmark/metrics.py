@@ -11,8 +11,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reports.facts import METRICS  # noqa: F401  (the runner records the facts in config.json from here)
-
 from .errors import BenchmarkError
 
 

@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 import degradations
 from degradations import Cell, stable_seed
+from reports.facts import METRICS
 from reports.tables import cell_score_tables, cell_scores_label
 from restorers import Restorer, RestorerError
 from restorers import load as load_restorer
@@ -452,7 +453,7 @@ class Runner:
         record["restorers_loaded"] = {name: r.info() for name, r in self.restorers.items()}
         record["recognizers_loaded"] = {name: r.info() if hasattr(r, "info") else {}
                                         for name, r in self.recognizers.items()}
-        record["metrics"] = {k: asdict(v) for k, v in metrics.METRICS.items()}
+        record["metrics"] = {k: asdict(v) for k, v in METRICS.items()}
         return record
 
     def finished(self, unit: tuple) -> bool:
