@@ -611,13 +611,14 @@ def _alive(pid: int) -> bool:
 def summarize(samples: pd.DataFrame) -> pd.DataFrame:
     """Means per dataset x cell x restorer x recognizer: the table everything else reads. It holds
     no wall-clock time (that is in samples.parquet), so the same command gives the same bytes."""
-    grouped = samples.groupby(SUMMARY_KEYS, sort=False)
-    summary = grouped.agg(
-        n=("correct", "size"), accuracy=("correct", "mean"), ned=("ned", "mean"),
-        psnr=("psnr", "mean"), ssim=("ssim", "mean"), perceptual=("perceptual", "mean"),
-        kid=("kid", "first"), kid_std=("kid_std", "first"), nfe=("nfe", "first"), clean_accuracy=("clean_correct", "mean"),
-    ).reset_index()
-    return summary
+    columns = {"n": ("correct", "size")}
+    for metric, info in METRICS.items():
+        if info.summary is not None:
+            columns[metric] = info.summary
+            if info.spread is not None:
+                columns[info.spread] = (info.spread, info.summary[1])
+    columns["clean_accuracy"] = ("clean_correct", "mean")
+    return samples.groupby(SUMMARY_KEYS, sort=False).agg(**columns).reset_index()
 
 
 def summarize_ceiling(frames: pd.DataFrame) -> pd.DataFrame:

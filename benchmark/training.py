@@ -39,7 +39,7 @@ from degradations import Cell, stable_seed
 from restorers import load as load_restorer
 from restorers.base import RestorerError
 from restorers.checkpoints import WEIGHTS_DIR, checkpoint_name, save_checkpoint
-from restorers.diffusion.canvas import resize
+from restorers.canvas import resize
 from restorers.training import DEGRADATION_RANGES, Recipe, Trainer, make_trainer
 
 from . import datasets, metrics, recognizers

@@ -63,15 +63,25 @@ def did(image: np.ndarray, brightness: float, noise_std: float, seed: int, quant
     return out.astype(np.float32, copy=False)
 
 
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 decoding, x in [0, 1]."""
-    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+def _where(condition, a, b):
+    """np.where for arrays, torch.where for tensors (so DiD's normalization keeps its gradients)."""
+    return np.where(condition, a, b) if isinstance(a, np.ndarray) else a.where(condition, b)
 
 
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 encoding, x in [0, 1]."""
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
+def _float32_if_array(x):
+    return x.astype(np.float32) if isinstance(x, np.ndarray) else x
+
+
+def srgb_to_linear(x):
+    """IEC 61966-2-1 decoding of x in [0, 1]: a numpy array (float32 out) or a torch tensor (dtype kept)."""
+    return _float32_if_array(_where(x <= 0.04045, x / 12.92, ((x.clip(0) + 0.055) / 1.055) ** 2.4))
+
+
+def linear_to_srgb(x):
+    """IEC 61966-2-1 encoding of x >= 0 (negatives read as 0; values above 1 are not clipped): a numpy
+    array (float32 out) or a torch tensor (dtype kept)."""
+    x = x.clip(0)
+    return _float32_if_array(_where(x <= 0.0031308, 12.92 * x, 1.055 * x.clip(0.0031308) ** (1 / 2.4) - 0.055))
 
 
 DEFAULT_SHOT_GAIN = 0.01  # linear signal units per photo-electron: full scale = 100 e-

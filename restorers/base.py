@@ -1,14 +1,19 @@
-"""The restorer interface every method (built-in or plugin) implements."""
+"""The restorer interface every method (built-in or plugin) implements, and the shared behaviour of
+the three kinds of built-in restorers: per-image (classical), checkpoint-loading (learned) and
+canvas restorers (learned methods that work at a fixed height)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import ClassVar, Sequence
 
+import numpy as np
 import torch
+from torch import nn
 
-
-class RestorerError(RuntimeError):
-    """A restorer cannot be created or run; the message says what to do."""
+from .canvas import restore_on_canvases, working_size
+from .checkpoints import find_checkpoint, load_checkpoint, shipped_path
+from .errors import RestorerError
 
 
 @dataclass(frozen=True)
@@ -90,3 +95,109 @@ class Restorer:
 def check_batch(x: torch.Tensor) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != 3:
         raise RestorerError(f"expected a tensor of shape (N, 3, H, W), got {getattr(x, 'shape', type(x))}")
+
+
+def to_images(x: torch.Tensor) -> list[np.ndarray]:
+    """(N, 3, H, W) tensor in [0, 1] -> list of (H, W, 3) float32 arrays."""
+    return [img for img in x.detach().float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()]
+
+
+def from_images(images: list[np.ndarray], like: torch.Tensor) -> torch.Tensor:
+    out = torch.from_numpy(np.stack(images).astype(np.float32)).permute(0, 3, 1, 2)
+    return out.to(device=like.device, dtype=like.dtype).clamp(0, 1)
+
+
+class PerImage(Restorer):
+    """A restorer defined on one (H, W, 3) float image at a time (``_one``)."""
+
+    def _one(self, image: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
+        check_batch(x)
+        return from_images([self._one(img) for img in to_images(x)], x)
+
+
+class LearnedRestorer(Restorer):
+    """Loads ``<method>-<preset>`` (from ``checkpoint_dir`` when it holds that file, else the shipped
+    one; or an explicit ``checkpoint`` path), builds the network from the architecture recorded in
+    the checkpoint, and reports the checkpoint in ``info()``.
+
+    ``weights=(state_dict, meta)`` builds the restorer from weights in memory instead (training
+    validates its current weights this way). ``one_step=True`` replaces the sampler by the
+    network's clean estimate from the sampler's starting point (one network evaluation per scale).
+    """
+
+    default_preset: ClassVar[str] = "compact"
+    presets = ("compact", "paper")
+
+    def __init__(self, device="cpu", preset: str | None = None, checkpoint: str | None = None,
+                 variant: str | None = None, checkpoint_dir: str | None = None,
+                 weights: tuple[dict, dict] | None = None, one_step: bool = False):
+        super().__init__(device, preset or self.default_preset)
+        self.variant = variant
+        self.one_step = one_step
+        if weights is not None:
+            state, self.meta = weights
+        else:
+            path = checkpoint or find_checkpoint(self.checkpoint_method, self.preset, checkpoint_dir)
+            state, self.meta = load_checkpoint(self.checkpoint_method, self.preset, path)
+        try:
+            self.net = self.build(self.meta["config"])
+            self.net.load_state_dict(state)
+        except (KeyError, TypeError, RuntimeError) as e:  # a config or state of another architecture
+            where = self.meta.get("path", "the given weights")
+            raise RestorerError(f"checkpoint {where} does not fit {self.name}: {str(e).splitlines()[0]}") from None
+        self.net.eval().to(self.device)
+
+    @property
+    def checkpoint_method(self) -> str:
+        return self.checkpoint_for(self.variant)
+
+    @classmethod
+    def checkpoint_for(cls, variant: str | None) -> str:
+        """The checkpoint a restorer loads: its variant's own (e.g. ``did-no-lpips``) or the method's."""
+        return variant or cls.name
+
+    @classmethod
+    def is_ready(cls, variant: str | None = None, **_) -> bool:
+        """Whether the default-preset checkpoint ships with the package."""
+        return os.path.exists(shipped_path(cls.checkpoint_for(variant), cls.default_preset))
+
+    def build(self, config: dict) -> nn.Module:
+        raise NotImplementedError
+
+    def info(self) -> dict:
+        info = super().info()
+        info.update({k: self.meta.get(k) for k in ("sha256", "steps", "final_loss", "train_seconds", "code_version",
+                                                    "parameters")})
+        info["checkpoint"] = self.meta.get("path") or self.meta.get("file")
+        info["variant"] = self.variant
+        info["one_step"] = self.one_step
+        return info
+
+
+class CanvasRestorer(LearnedRestorer):
+    """A learned method that restores each crop on a canvas of fixed height (the config's
+    ``canvas_height``, width a multiple of ``multiple``, at most ``max_width``) and maps the
+    result back to the crop's size. Subclasses implement ``sample(batch, generators)``."""
+
+    def sample(self, batch: torch.Tensor, generators: list[torch.Generator]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def canvas_of(self, height: int, width: int) -> tuple[int, int]:
+        c = self.meta["config"]
+        return working_size(height, width, c["canvas_height"], c["multiple"], c["max_width"])
+
+    def encode_decode(self, batch: torch.Tensor) -> torch.Tensor:
+        """What the method's own representation keeps of a canvas batch (identity for pixel-space methods)."""
+        return batch
+
+    @torch.no_grad()
+    def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
+        return restore_on_canvases(images, seeds, self.canvas_of, self.sample, self.device, max_batch)
+
+    @torch.no_grad()
+    def passthrough(self, images, max_batch: int = 64) -> list[torch.Tensor]:
+        return restore_on_canvases(images, None, self.canvas_of, lambda batch, _: self.encode_decode(batch), self.device,
+                                   max_batch)

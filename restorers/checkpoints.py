@@ -17,7 +17,7 @@ import tempfile
 
 import torch
 
-from .base import RestorerError
+from .errors import RestorerError
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 CHECKPOINT_DIR_ENV = "BENCHMARK_CHECKPOINTS"  # a folder of the user's own checkpoints, searched first

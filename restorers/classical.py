@@ -7,17 +7,7 @@ import cv2
 import numpy as np
 import torch
 
-from .base import Restorer, Variant, check_batch
-
-
-def to_images(x: torch.Tensor) -> list[np.ndarray]:
-    """(N, 3, H, W) tensor in [0, 1] -> list of (H, W, 3) float32 arrays."""
-    return [img for img in x.detach().float().clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()]
-
-
-def from_images(images: list[np.ndarray], like: torch.Tensor) -> torch.Tensor:
-    out = torch.from_numpy(np.stack(images).astype(np.float32)).permute(0, 3, 1, 2)
-    return out.to(device=like.device, dtype=like.dtype).clamp(0, 1)
+from .base import PerImage, Restorer, Variant, check_batch
 
 
 def estimate_noise_std(image: np.ndarray) -> float:
@@ -45,17 +35,6 @@ class Identity(Restorer):
     def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
         check_batch(x)
         return x.clamp(0, 1)
-
-
-class PerImage(Restorer):
-    """A restorer defined on one (H, W, 3) float image at a time (``_one``)."""
-
-    def _one(self, image: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def restore(self, x: torch.Tensor, seeds: Sequence[int] | None = None) -> torch.Tensor:
-        check_batch(x)
-        return from_images([self._one(img) for img in to_images(x)], x)
 
 
 class CLAHE(PerImage):

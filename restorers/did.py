@@ -37,29 +37,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RestorerError, Variant
-from .diffusion.canvas import columns, resize, tile, untile
+from degradations import linear_to_srgb, srgb_to_linear
+
+from .base import LearnedRestorer, RestorerError, Variant
+from .canvas import columns, resize, tile, untile
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.samplers import edm_heun
 from .diffusion.schedules import karras_sigmas
 from .diffusion.unet import UNet
-from .learned import LearnedRestorer
 from .perceptual import load_stlpips, perceptual_loss
-from .training import DEGRADATION_RANGES, Recipe
+from .training import DEGRADATION_RANGES, Recipe, preset_settings
 
 SIGMA_DATA = 0.5
 
 
 # -------------------------------------------------------------------------------- normalization
-
-def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
-    return torch.where(x <= 0.04045, x / 12.92, ((x.clamp(min=0) + 0.055) / 1.055) ** 2.4)
-
-
-def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
-    x = x.clamp(min=0)
-    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp(min=0.0031308) ** (1 / 2.4) - 0.055)
-
 
 class Normalization(nn.Module):
     """Maps images in [0, 1] to the network's space and back. ``kind``: "tail" or "plain"."""
@@ -281,12 +273,10 @@ PRESETS = {
 
 
 def variant_config(method: str, preset: str) -> dict:
-    if preset not in PRESETS:
-        raise RestorerError(f"did has presets {', '.join(PRESETS)}, not {preset!r}")
     trains = {v.name: v.trains for v in VARIANTS if v.trains is not None}
     if method not in trains:
         raise RestorerError(f"{method!r} is not a trainable DiD variant; choose from {', '.join(trains)}")
-    p = PRESETS[preset]
+    p = preset_settings("did", PRESETS, preset)
     config = dict(patch=32, scales=p["scales"], max_columns=p["max_columns"], channels=p["channels"],
                   channel_mult=list(p["channel_mult"]), blocks=p["blocks"], attention_levels=list(p["attention_levels"]),
                   space_to_depth=p["space_to_depth"], normalization="tail", lpips_weight=0.1, use_cy2=True, cond_noise=0.1, per_scale=False,

@@ -39,14 +39,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RestorerError, Variant
+from .base import CanvasRestorer, Variant
 from .classical import brightness_gain
-from .diffusion.canvas import draw_noise
+from .canvas import draw_noise
 from .diffusion.samplers import spaced_timesteps
 from .diffusion.schedules import alpha_bars, linear_betas
 from .diffusion.unet import UNet
-from .learned import CanvasRestorer
-from .training import DEGRADATION_RANGES, Recipe
+from .training import DEGRADATION_RANGES, Recipe, canvas_unet_config, preset_settings
 
 
 
@@ -170,14 +169,8 @@ PRESETS = {
 
 
 def make_trainer(method: str, preset: str, steps: int | None = None, seed: int | None = None) -> DTDMTrainer:
-    if preset not in PRESETS:
-        raise RestorerError(f"dtdm has presets {', '.join(PRESETS)}, not {preset!r}")
-    p = PRESETS[preset]
-    multiple = p["space_to_depth"] * 2 ** (len(p["channel_mult"]) - 1)
-    config = dict(channels=p["channels"], channel_mult=list(p["channel_mult"]), blocks=p["blocks"],
-                  attention_levels=list(p["attention_levels"]), space_to_depth=p["space_to_depth"], truncation=250,
-                  sampling_steps=p["sampling_steps"], canvas_height=p["canvas_height"], multiple=max(16, multiple),
-                  max_width=8 * p["canvas_height"],
+    p = preset_settings("dtdm", PRESETS, preset)
+    config = dict(canvas_unet_config(p), truncation=250, sampling_steps=p["sampling_steps"],
                   pre_enhancement="global gain: 99th percentile of blurred max-RGB -> 0.9",
                   degradation=DEGRADATION_RANGES)
     recipe = Recipe(method="dtdm", preset=preset, config=config, steps=steps or p["steps_train"],

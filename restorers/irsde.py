@@ -41,13 +41,12 @@ import math
 import torch
 from torch import nn
 
-from .base import RestorerError, Variant
-from .diffusion.canvas import draw_noise
+from .base import CanvasRestorer, RestorerError, Variant
+from .canvas import draw_noise
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.schedules import cosine_thetas
 from .diffusion.unet import UNet
-from .learned import CanvasRestorer
-from .training import DEGRADATION_RANGES, Recipe
+from .training import DEGRADATION_RANGES, Recipe, canvas_unet_config, preset_settings
 
 SIGMA_DATA = 0.37  # RMS of x_0 - mu (clean minus dark) over 320 training pairs, measured
 
@@ -218,14 +217,8 @@ PRESETS = {
 
 
 def make_trainer(method: str, preset: str, steps: int | None = None, seed: int | None = None) -> IRSDETrainer:
-    if preset not in PRESETS:
-        raise RestorerError(f"irsde has presets {', '.join(PRESETS)}, not {preset!r}")
-    p = PRESETS[preset]
-    multiple = p["space_to_depth"] * 2 ** (len(p["channel_mult"]) - 1)
-    config = dict(channels=p["channels"], channel_mult=list(p["channel_mult"]), blocks=p["blocks"],
-                  attention_levels=list(p["attention_levels"]), space_to_depth=p["space_to_depth"], steps=100,
-                  max_sigma=50.0, sigma_data=SIGMA_DATA, canvas_height=p["canvas_height"], multiple=max(16, multiple),
-                  max_width=8 * p["canvas_height"],
+    p = preset_settings("irsde", PRESETS, preset)
+    config = dict(canvas_unet_config(p), steps=100, max_sigma=50.0, sigma_data=SIGMA_DATA,
                   degradation=DEGRADATION_RANGES)
     recipe = Recipe(method="irsde", preset=preset, config=config, steps=steps or p["steps_train"],
                     batch_size=p["batch_size"], crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed,

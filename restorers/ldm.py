@@ -31,15 +31,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RestorerError, Variant
-from .diffusion.canvas import draw_noise
+from .base import CanvasRestorer, Variant
+from .canvas import draw_noise
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.samplers import ddim, spaced_timesteps
 from .diffusion.schedules import alpha_bars, sqrt_linear_betas
 from .diffusion.unet import UNet, _groups
-from .learned import CanvasRestorer
 from .perceptual import load_stlpips, perceptual_loss
-from .training import DEGRADATION_RANGES, Recipe
+from .training import DEGRADATION_RANGES, Recipe, preset_settings
 
 LATENT_SIGMA_DATA = 1.0  # the latents are scaled to unit variance
 
@@ -225,9 +224,7 @@ PRESETS = {
 
 
 def make_trainer(method: str, preset: str, steps: int | None = None, seed: int | None = None) -> LDMTrainer:
-    if preset not in PRESETS:
-        raise RestorerError(f"ldm has presets {', '.join(PRESETS)}, not {preset!r}")
-    p = PRESETS[preset]
+    p = preset_settings("ldm", PRESETS, preset)
     unet_multiple = 2 ** (len(p["channel_mult"]) - 1)
     config = dict(ae_channels=p["ae_channels"], downsample=p["downsample"], latent_channels=p["latent_channels"],
                   channels=p["channels"],

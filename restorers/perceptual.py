@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RestorerError
+from .errors import RestorerError
 
 
 def load_stlpips() -> nn.Module:

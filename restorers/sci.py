@@ -22,9 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import RestorerError, Variant, check_batch
-from .learned import LearnedRestorer
-from .training import DEGRADATION_RANGES, Recipe
+from .base import LearnedRestorer, Variant, check_batch
+from .training import DEGRADATION_RANGES, Recipe, preset_settings
 
 
 
@@ -195,9 +194,7 @@ PRESETS = {
 
 
 def make_trainer(method: str, preset: str, steps: int | None = None, seed: int | None = None) -> SCITrainer:
-    if preset not in PRESETS:
-        raise RestorerError(f"sci has presets {', '.join(PRESETS)}, not {preset!r}")
-    p = PRESETS[preset]
+    p = preset_settings("sci", PRESETS, preset)
     config = dict(layers=1, channels=3, calibrate_layers=3, calibrate_channels=16, stages=3, alpha=1.5, beta=1.0,
                   smooth_sigma=0.1, degradation=DEGRADATION_RANGES)
     recipe = Recipe(method="sci", preset=preset, config=config, steps=steps or p["steps"], batch_size=p["batch_size"],

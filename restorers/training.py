@@ -13,7 +13,7 @@ from typing import Iterable, Protocol
 import torch
 from torch import nn
 
-from .base import RestorerError
+from .errors import RestorerError
 
 # Shared by every learned method (DESIGN section 7): the training crops (benchmark.training) are
 # degraded on the fly by the `did` model with (b, sigma) covering the evaluation grid.
@@ -47,6 +47,22 @@ class Recipe:
 
     def steps_for(self, stage: str) -> int:
         return int(self.stage_steps.get(stage, self.steps))
+
+
+def preset_settings(method: str, presets: dict, preset: str) -> dict:
+    """The settings of one checkpoint preset of ``method``, or a RestorerError naming the presets."""
+    if preset not in presets:
+        raise RestorerError(f"{method} has presets {', '.join(presets)}, not {preset!r}")
+    return presets[preset]
+
+
+def canvas_unet_config(p: dict) -> dict:
+    """The U-Net and working canvas of a canvas restorer's preset ``p``: the canvas width is a multiple
+    of the U-Net's total down-sampling (at least 16) and at most 8 canvas heights."""
+    multiple = p["space_to_depth"] * 2 ** (len(p["channel_mult"]) - 1)
+    return dict(channels=p["channels"], channel_mult=list(p["channel_mult"]), blocks=p["blocks"],
+                attention_levels=list(p["attention_levels"]), space_to_depth=p["space_to_depth"],
+                canvas_height=p["canvas_height"], multiple=max(16, multiple), max_width=8 * p["canvas_height"])
 
 
 class Trainer(Protocol):

@@ -21,7 +21,7 @@ import torch
 from benchmark import datasets, metrics, recognizers
 from degradations import Cell, degradation_seed, degrade
 from restorers import load
-from restorers.diffusion.canvas import resize
+from restorers.canvas import resize
 from restorers.diffusion.samplers import spaced_timesteps
 from restorers.dtdm import pre_enhance
 from restorers.irsde import clean_estimate

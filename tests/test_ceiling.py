@@ -11,7 +11,7 @@ from benchmark.cli import main
 from benchmark.runner import RunConfig, Runner, to_uint8
 from restorers import Restorer, load
 from restorers import registry
-from restorers.diffusion.canvas import resize
+from restorers.canvas import resize
 
 
 class Blank(Restorer):

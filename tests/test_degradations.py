@@ -148,3 +148,20 @@ def test_did_rejects_bad_input():
         did(np.zeros((4, 4, 3), np.float32), 0.5, 0.1, 0)
     with pytest.raises(DegradationError, match="brightness"):
         did(np.zeros((4, 4, 3), np.uint8), 0.0, 0.1, 0)
+
+
+def test_srgb_transfer_matches_the_standard_on_arrays_and_tensors():
+    """One sRGB transfer serves the physical model (numpy) and DiD's normalization (torch, with
+    gradients): both give the IEC 61966-2-1 values written out here."""
+    import torch
+
+    x = np.array([0.0, 0.02, 0.04045, 0.5, 1.0], np.float32)
+    expected = np.array([0.0, 0.02 / 12.92, 0.04045 / 12.92, ((0.5 + 0.055) / 1.055) ** 2.4, 1.0])
+    assert np.allclose(degradations.srgb_to_linear(x), expected, atol=1e-7)
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    linear = degradations.srgb_to_linear(t)
+    assert linear.dtype == torch.float64 and np.allclose(linear.detach().numpy(), expected, atol=1e-12)
+    linear.sum().backward()
+    assert torch.isclose(t.grad[1], torch.tensor(1 / 12.92, dtype=torch.float64))
+    back = degradations.linear_to_srgb(torch.tensor(expected))
+    assert np.allclose(back.numpy(), x, atol=1e-7)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from restorers import did
-from restorers.diffusion.canvas import resize, tile, untile
+from restorers.canvas import resize, tile, untile
 from restorers.diffusion.samplers import edm_heun
 from restorers.diffusion.schedules import karras_sigmas
 

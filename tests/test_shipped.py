@@ -12,7 +12,7 @@ from benchmark.training import TRAIN_SETS
 from degradations import Cell, degradation_seed, degrade
 from restorers import load
 from restorers.checkpoints import WEIGHTS_DIR, load_checkpoint
-from restorers.diffusion.canvas import resize, working_size
+from restorers.canvas import resize, working_size
 from restorers.training import trainable_names
 
 from .conftest import STR_ROOT, needs_str

@@ -9,7 +9,7 @@ import torch
 import degradations
 from benchmark import datasets
 from benchmark.training import TRAIN_SETS, PairedData, Validation, flattened, to_tensor, train, validation_ids
-from restorers.diffusion.canvas import resize
+from restorers.canvas import resize
 
 from .conftest import STR_ROOT, needs_str
 
