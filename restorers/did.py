@@ -46,7 +46,7 @@ from .diffusion.samplers import edm_heun
 from .diffusion.schedules import karras_sigmas
 from .diffusion.unet import UNet
 from .perceptual import load_stlpips, perceptual_loss
-from .training import DEGRADATION_RANGES, Recipe, preset_settings
+from .training import DEGRADATION_RANGES, Recipe, diffusion_recipe, preset_settings
 
 SIGMA_DATA = 0.5
 
@@ -371,9 +371,8 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
     config = variant_config(method, preset)
     p = PRESETS[preset]
     top = config["patch"] * 2 ** (config["scales"] - 2)
-    recipe = Recipe(method=method, preset=preset, config=config, steps=steps or p["steps"], batch_size=p["batch_size"],
-                    crop=(top, top * config["max_columns"]), lr=p["lr"], seed=0 if seed is None else seed,
-                    warmup=100, grad_clip=1.0, ema=0.999 if preset == "compact" else 0.9999)
+    recipe = diffusion_recipe(method, preset, p, config, steps or p["steps"], seed,
+                              crop=(top, top * config["max_columns"]))
     return DiDTrainer(recipe)
 
 

@@ -45,7 +45,7 @@ from .canvas import draw_noise
 from .diffusion.samplers import spaced_timesteps
 from .diffusion.schedules import alpha_bars, linear_betas
 from .diffusion.unet import UNet
-from .training import DEGRADATION_RANGES, Recipe, canvas_unet_config, preset_settings
+from .training import DEGRADATION_RANGES, Recipe, diffusion_recipe, canvas_unet_config, preset_settings
 
 
 
@@ -173,9 +173,7 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
     config = dict(canvas_unet_config(p), truncation=250, sampling_steps=p["sampling_steps"],
                   pre_enhancement="global gain: 99th percentile of blurred max-RGB -> 0.9",
                   degradation=DEGRADATION_RANGES)
-    recipe = Recipe(method="dtdm", preset=preset, config=config, steps=steps or p["steps_train"],
-                    batch_size=p["batch_size"], crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed,
-                    warmup=100, grad_clip=1.0, ema=0.999 if preset == "compact" else 0.9999)
+    recipe = diffusion_recipe("dtdm", preset, p, config, steps or p["steps_train"], seed)
     return DTDMTrainer(recipe)
 
 

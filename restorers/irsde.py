@@ -46,7 +46,7 @@ from .canvas import draw_noise
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.schedules import cosine_thetas
 from .diffusion.unet import UNet
-from .training import DEGRADATION_RANGES, Recipe, canvas_unet_config, preset_settings
+from .training import DEGRADATION_RANGES, Recipe, diffusion_recipe, canvas_unet_config, preset_settings
 
 SIGMA_DATA = 0.37  # RMS of x_0 - mu (clean minus dark) over 320 training pairs, measured
 
@@ -220,9 +220,7 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
     p = preset_settings("irsde", PRESETS, preset)
     config = dict(canvas_unet_config(p), steps=100, max_sigma=50.0, sigma_data=SIGMA_DATA,
                   degradation=DEGRADATION_RANGES)
-    recipe = Recipe(method="irsde", preset=preset, config=config, steps=steps or p["steps_train"],
-                    batch_size=p["batch_size"], crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed,
-                    warmup=100, grad_clip=1.0, ema=0.999 if preset == "compact" else 0.9999)
+    recipe = diffusion_recipe("irsde", preset, p, config, steps or p["steps_train"], seed)
     return IRSDETrainer(recipe)
 
 

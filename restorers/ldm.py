@@ -38,7 +38,7 @@ from .diffusion.samplers import ddim, spaced_timesteps
 from .diffusion.schedules import alpha_bars, sqrt_linear_betas
 from .diffusion.unet import UNet, _groups
 from .perceptual import load_stlpips, perceptual_loss
-from .training import DEGRADATION_RANGES, Recipe, preset_settings
+from .training import DEGRADATION_RANGES, Recipe, diffusion_recipe, preset_settings
 
 LATENT_SIGMA_DATA = 1.0  # the latents are scaled to unit variance
 
@@ -237,10 +237,8 @@ def make_trainer(method: str, preset: str, steps: int | None = None, seed: int |
     stage_steps = dict(p["stage_steps"])
     if steps:
         stage_steps = {k: steps for k in stage_steps}
-    recipe = Recipe(method="ldm", preset=preset, config=config, steps=max(stage_steps.values()),
-                    batch_size=p["batch_size"], crop=p["crop"], lr=p["lr"], seed=0 if seed is None else seed,
-                    stages=("autoencoder", "diffusion"), stage_steps=stage_steps, warmup=100, grad_clip=1.0,
-                    ema=0.999 if preset == "compact" else 0.9999)
+    recipe = diffusion_recipe("ldm", preset, p, config, max(stage_steps.values()), seed,
+                              stages=("autoencoder", "diffusion"), stage_steps=stage_steps)
     return LDMTrainer(recipe)
 
 
