@@ -30,6 +30,9 @@ did-no-lpips, did-no-cy2, did-no-eta, did-per-scale (one network per scale; the 
 """
 from __future__ import annotations
 
+import json
+import os
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -40,6 +43,7 @@ from torch import nn
 from degradations import linear_to_srgb, srgb_to_linear
 
 from .base import LearnedRestorer, RestorerError, Variant
+from .checkpoints import find_checkpoint
 from .canvas import columns, resize, tile, untile
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.samplers import edm_heun
@@ -156,6 +160,20 @@ def sample_scale(denoiser: EDMPrecond, cond: torch.Tensor, start_noise: torch.Te
     return edm_heun(denoise, start_noise * float(sigmas[0]), sigmas, after_step)
 
 
+def training_differences(ablation: dict, did: dict, ablated: set[str]) -> list[str]:
+    """How an ablation's checkpoint was trained unlike did's, beyond its own switches ``ablated``:
+    another step count, seed, training data or configuration. Empty when only the switch differs,
+    the condition for reading the difference of their scores as the effect of the ablation."""
+    differences = [f"{key} {ablation.get(key)} vs {did.get(key)}" for key in ("steps", "seed")
+                   if ablation.get(key) != did.get(key)]
+    if ablation.get("training_data") != did.get("training_data"):
+        differences.append("other training data")
+    a, d = ablation.get("config", {}), did.get("config", {})
+    differences += [f"{key} {a.get(key)} vs {d.get(key)}" for key in sorted((set(a) | set(d)) - ablated)
+                    if a.get(key) != d.get(key)]
+    return differences
+
+
 # ----------------------------------------------------------------------------------- restorer
 
 class DiD(LearnedRestorer):
@@ -179,6 +197,18 @@ class DiD(LearnedRestorer):
             raise RestorerError(f"DiD tiling is 'patches' or 'canvas', not {self.tiling!r}")
         self.sigmas = karras_sigmas(self.steps, sampling["sigma_min"], sampling["sigma_max"], sampling["rho"]).float()
         self.nfe = (1 if self.one_step else 2 * self.steps - 1) * c["scales"]
+        self.unlike_did: list[str] = []
+        ablated = {v.name: v.trains for v in VARIANTS}.get(self.variant)
+        if ablated and source.get("weights") is None:
+            did_path = find_checkpoint("did", self.preset, source.get("checkpoint_dir"))
+            if os.path.exists(os.path.splitext(did_path)[0] + ".json"):
+                with open(os.path.splitext(did_path)[0] + ".json") as f:
+                    self.unlike_did = training_differences(self.meta, json.load(f), set(ablated))
+            if self.unlike_did:
+                warnings.warn(f"{self.variant} was not trained like did ({'; '.join(self.unlike_did)}): its "
+                              "difference from did is not the ablation alone; retrain it with "
+                              f"`python -m benchmark train {self.variant} --steps <did's steps> --no-early-stop`",
+                              stacklevel=2)
 
     def build(self, config: dict) -> nn.Module:
         return DiDNetwork(config)
@@ -187,6 +217,8 @@ class DiD(LearnedRestorer):
         info = super().info()
         info.update(steps_per_scale=self.steps, ilvr_steps=self.ilvr_steps, scales=self.meta["config"]["scales"],
                     tiling=self.tiling)
+        if self.unlike_did:
+            info["trained_unlike_did"] = self.unlike_did
         return info
 
     def canvases(self, height: int, width: int) -> list[tuple[int, int]]:

@@ -166,3 +166,16 @@ def test_conditioning_noise_and_no_cy2():
             higher = conds[scales > 0][:, 3:]
             smooth = did.low_pass(higher, 4)
             assert 0.05 < float((higher - smooth).std()) < 0.2
+
+
+def test_an_ablation_trained_unlike_did_is_named():
+    """An ablation's score difference from did means the ablation only when nothing else differs."""
+    from restorers.did import training_differences
+
+    did = {"steps": 4000, "seed": 0, "training_data": {"iiit5k_train": 1960},
+           "config": {"channels": 32, "lpips_weight": 0.1, "scales": 3}}
+    same_budget = dict(did, config=dict(did["config"], lpips_weight=0.0))
+    assert training_differences(same_budget, did, {"lpips_weight"}) == []
+    older = dict(same_budget, steps=2000, config=dict(same_budget["config"], channels=16))
+    assert training_differences(older, did, {"lpips_weight"}) == ["steps 2000 vs 4000", "channels 16 vs 32"]
+    assert training_differences(dict(same_budget, training_data={}), did, {"lpips_weight"}) == ["other training data"]
