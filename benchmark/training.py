@@ -107,9 +107,10 @@ class PairedData:
         b = 1.0 if rng.random() < r["noise_only_fraction"] else float(rng.uniform(*r["brightness"]))
         return b, float(rng.uniform(*r["noise"]))
 
-    def pair(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """One (clean, degraded) window of the recipe's size, each (3, h, w), made like a test input."""
-        h, w = self.crop
+    def pair(self, rng: np.random.Generator, crop: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One (clean, degraded) window of size ``crop`` (default: the recipe's), each (3, h, w), made
+        like a test input."""
+        h, w = crop or self.crop
         b, sigma = self.sample_cell(rng)
         clean_parts, dark_parts, filled = [], [], 0
         while filled < w:
@@ -125,19 +126,19 @@ class PairedData:
             filled += take
         return torch.cat(clean_parts, -1)[0].clamp(0, 1), torch.cat(dark_parts, -1)[0].clamp(0, 1)
 
-    def batch(self, step: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, step: int, size: int, crop: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng(stable_seed("train-batch", self.seed, step))
-        pairs = [self.pair(rng) for _ in range(size)]
+        pairs = [self.pair(rng, crop) for _ in range(size)]
         return torch.stack([c for c, _ in pairs]), torch.stack([d for _, d in pairs])
 
 
-def prefetched(data: PairedData, steps: range, size: int, depth: int = 2):
+def prefetched(data: PairedData, steps: range, size: int, crop: tuple[int, int] | None = None, depth: int = 2):
     """``(clean, degraded)`` for each step, made ``depth`` steps ahead on one helper thread."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = deque(pool.submit(data.batch, step, size) for step in steps[:depth])
+        pending = deque(pool.submit(data.batch, step, size, crop) for step in steps[:depth])
         for k in range(len(steps)):
             if k + depth < len(steps):
-                pending.append(pool.submit(data.batch, steps[k + depth], size))
+                pending.append(pool.submit(data.batch, steps[k + depth], size, crop))
             yield pending.popleft().result()
 
 
@@ -298,7 +299,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
     loop_seconds = wait_seconds = validation_seconds = 0.0
     loop_steps = 0
     for stage_name in stages:
-        total = recipe.steps_for(stage_name)
+        total, crop = recipe.steps_for(stage_name), recipe.crop_for(stage_name)
         params = [p for p in trainer.parameters(stage_name) if p.requires_grad]
         optimizer = torch.optim.Adam(params, lr=recipe.lr, betas=(0.9, 0.999))
         ema = _Ema(modules, recipe.ema) if recipe.ema else None
@@ -317,13 +318,14 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         elif resume:
             log(f"no periodic checkpoint in {out} for stage {stage_name}; starting at step 0")
         if start == 0 and hasattr(trainer, "prepare"):
-            trainer.prepare(lambda k: tuple(t.to(device) for t in data.batch(-1 - k, recipe.batch_size)), stage_name)
+            trainer.prepare(lambda k: tuple(t.to(device) for t in data.batch(-1 - k, recipe.batch_size, crop)),
+                            stage_name)
         modules.train()
         stage_started = time.perf_counter()
         done = start
         bar = tqdm(total=total, initial=start, desc=f"train {method} [{stage_name}]", disable=not progress,
                    dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30.0, file=sys.stderr)
-        batches = prefetched(data, range(start, total), recipe.batch_size)
+        batches = prefetched(data, range(start, total), recipe.batch_size, crop)
         stop = curve["stopped_early"]
         while done < total and not stop:
             step = done
@@ -391,7 +393,9 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         "train_seconds": round(train_seconds, 1), "validation_seconds": round(validation_seconds, 1),
         "throughput": {"steps_per_second": round(loop_steps / loop_seconds, 4) if loop_seconds else None,
                        "data_wait_fraction": round(wait_seconds / loop_seconds, 4) if loop_seconds else None,
-                       "batch_size": recipe.batch_size, "crop": list(recipe.crop)},
+                       "batch_size": recipe.batch_size, "crop": list(recipe.crop),
+                       **({"stage_crops": {s: list(recipe.crop_for(s)) for s in recipe.stages}}
+                          if recipe.stage_crops else {})},
         "device": device, "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(), "code_version": git_commit(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

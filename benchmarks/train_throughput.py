@@ -25,9 +25,9 @@ METHODS = [("sci", "main"), ("did", "main"), ("irsde", "main"), ("dtdm", "main")
            ("ldm", "diffusion")]
 
 
-def batches(data, start: int, count: int, size: int):
+def batches(data, start: int, count: int, size: int, crop):
     if hasattr(training, "prefetched"):  # batches made ahead on a helper thread
-        yield from training.prefetched(data, range(start, start + count), size)
+        yield from training.prefetched(data, range(start, start + count), size, crop)
     else:
         for step in range(start, start + count):
             yield data.batch(step, size)
@@ -37,7 +37,8 @@ def measure(method: str, stage: str, data_root: str | None, steps: int) -> dict:
     torch.manual_seed(0)
     trainer = make_trainer(method, "compact")
     recipe = trainer.recipe
-    data = training.PairedData(data_root, recipe.crop, 200, 0, log=lambda *a: None)
+    crop = recipe.crop_for(stage) if hasattr(recipe, "crop_for") else recipe.crop
+    data = training.PairedData(data_root, crop, 200, 0, log=lambda *a: None)
     if hasattr(trainer, "prepare"):
         trainer.prepare(lambda k: data.batch(-1 - k, recipe.batch_size), stage)
     params = [p for p in trainer.parameters(stage) if p.requires_grad]
@@ -45,7 +46,7 @@ def measure(method: str, stage: str, data_root: str | None, steps: int) -> dict:
     wait = compute = 0.0
     warmup = 2
     tick = time.perf_counter()
-    for k, (clean, degraded) in enumerate(batches(data, 0, steps + warmup, recipe.batch_size)):
+    for k, (clean, degraded) in enumerate(batches(data, 0, steps + warmup, recipe.batch_size, crop)):
         got = time.perf_counter()
         generator = torch.Generator().manual_seed(stable_seed("throughput", k))
         loss, _ = trainer.loss(clean, degraded, generator, stage)
@@ -58,7 +59,7 @@ def measure(method: str, stage: str, data_root: str | None, steps: int) -> dict:
             compute += done - got
         tick = done
     per_step = (wait + compute) / steps
-    return {"method": method, "stage": stage, "batch": recipe.batch_size, "crop": list(recipe.crop),
+    return {"method": method, "stage": stage, "batch": recipe.batch_size, "crop": list(crop),
             "data_wait_s": round(wait / steps, 4), "compute_s": round(compute / steps, 4),
             "steps_per_s": round(1 / per_step, 3), "crops_per_s": round(recipe.batch_size / per_step, 2)}
 

@@ -37,6 +37,7 @@ class Recipe:
     seed: int = 0
     stages: tuple[str, ...] = ("main",)
     stage_steps: dict = field(default_factory=dict)  # per-stage step counts when they differ
+    stage_crops: dict = field(default_factory=dict)  # per-stage (height, width) when they differ
     warmup: int = 100
     grad_clip: float | None = 1.0
     ema: float | None = None
@@ -47,6 +48,9 @@ class Recipe:
 
     def steps_for(self, stage: str) -> int:
         return int(self.stage_steps.get(stage, self.steps))
+
+    def crop_for(self, stage: str) -> tuple[int, int]:
+        return tuple(self.stage_crops.get(stage, self.crop))
 
 
 def preset_settings(method: str, presets: dict, preset: str) -> dict:

@@ -115,3 +115,23 @@ def test_a_later_stage_trained_alone_records_the_earlier_ones(tmp_path):
     assert set(meta["final_loss"]) == {"autoencoder", "diffusion"}
     assert meta["final_loss"]["autoencoder"] == pytest.approx(sum(autoencoder["losses"]) / 2)
     assert meta["train_seconds"] >= autoencoder["seconds"]
+
+
+def test_each_stage_trains_on_its_own_crop_size(tmp_path, monkeypatch):
+    """LDM's autoencoder trains on 64 px crops, its latent U-Net at the 80 px canvas it samples on."""
+    seen = []
+    batch = PairedData.batch
+
+    def recording(self, step, size, crop=None):
+        clean, dark = batch(self, step, size, crop)
+        seen.append(tuple(clean.shape[-2:]))
+        return clean, dark
+
+    monkeypatch.setattr(PairedData, "batch", recording)
+    out = str(tmp_path)
+    train("ldm", steps=1, out=out, stage="autoencoder", **FAST)
+    after_autoencoder = len(seen)
+    meta = train("ldm", steps=1, out=out, stage="diffusion", **FAST)
+    assert set(seen[:after_autoencoder]) == {(64, 128)} and set(seen[after_autoencoder:]) == {(80, 160)}
+    assert meta["throughput"]["stage_crops"] == {"autoencoder": [64, 128], "diffusion": [80, 160]}
+    assert meta["config"]["canvas_height"] == 80
