@@ -285,7 +285,18 @@ def main(argv: list[str] | None = None) -> int:
     for category in (UserWarning, FutureWarning, DeprecationWarning):  # dependencies' chatter
         warnings.filterwarnings("ignore", category=category)
     from degradations import DegradationError
-    from restorers import RestorerError
+    from restorers import RestorerError, RestorerWarning
+
+    show_warning = warnings.showwarning
+
+    def show(message, category, *rest, **kw):  # the suite's own caveats: one plain line each
+        if issubclass(category, RestorerWarning):
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            show_warning(message, category, *rest, **kw)
+
+    warnings.showwarning = show
+    warnings.simplefilter("default", RestorerWarning)
 
     try:
         return COMMANDS[args.command](args)

@@ -7,6 +7,7 @@ Each method module lists its names in a table `VARIANTS` that :mod:`restorers.re
 entry-point group ``lowlight_benchmark.restorers``. This package never imports ``benchmark``.
 """
 from .base import Restorer, RestorerError, Variant, check_batch
+from .errors import RestorerWarning
 from .registry import ENTRY_POINT_GROUP, available, load
 
-__all__ = ["Restorer", "RestorerError", "check_batch", "ENTRY_POINT_GROUP", "available", "load", "Variant"]
+__all__ = ["Restorer", "RestorerError", "RestorerWarning", "check_batch", "ENTRY_POINT_GROUP", "available", "load", "Variant"]

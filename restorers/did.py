@@ -44,6 +44,7 @@ from degradations import linear_to_srgb, srgb_to_linear
 
 from .base import LearnedRestorer, RestorerError, Variant
 from .checkpoints import find_checkpoint
+from .errors import RestorerWarning
 from .canvas import columns, resize, tile, untile
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.samplers import edm_heun
@@ -208,7 +209,7 @@ class DiD(LearnedRestorer):
                 warnings.warn(f"{self.variant} was not trained like did ({'; '.join(self.unlike_did)}): its "
                               "difference from did is not the ablation alone; retrain it with "
                               f"`python -m benchmark train {self.variant} --steps <did's steps> --no-early-stop`",
-                              stacklevel=2)
+                              RestorerWarning, stacklevel=2)
 
     def build(self, config: dict) -> nn.Module:
         return DiDNetwork(config)

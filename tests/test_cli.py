@@ -77,3 +77,26 @@ def test_list_and_help(capsys):
         main(["run", "--help"])
     assert info.value.code == 0
     assert "--grid" in capsys.readouterr().out
+
+
+def test_an_ablation_trained_unlike_its_method_is_one_warning_line(capsys, tmp_path):
+    """An ablation's checkpoint trained with fewer steps than did's: a run says so in one plain line
+    (the CLI silences its dependencies' UserWarnings, not the suite's own caveats); one trained like
+    did but for its switch runs without it."""
+    import warnings
+
+    from restorers.checkpoints import load_checkpoint, save_checkpoint
+
+    state, meta = load_checkpoint("did", "compact")
+    meta = {k: v for k, v in meta.items() if k not in ("sha256", "file", "path")}
+    meta.update(method="did-no-lpips", config=dict(meta["config"], lpips_weight=0.0))
+    for name, steps in (("short", meta["steps"] // 2), ("equal", meta["steps"])):
+        save_checkpoint(str(tmp_path / name / "did-no-lpips-compact.pt"), state, dict(meta, steps=steps))
+        with warnings.catch_warnings():
+            code = main(["ceiling", "--restorers", "did-no-lpips", "--datasets", "synth", "--limit", "1",
+                         "--recognizers", "easyocr", "--checkpoints", str(tmp_path / name),
+                         "--out", str(tmp_path / f"run-{name}")])
+        err = capsys.readouterr().err
+        assert code == 0 and "RestorerWarning" not in err
+        expected = f"warning: did-no-lpips was not trained like did (steps {steps} vs {meta['steps']}):"
+        assert (expected in err) == (name == "short"), err
