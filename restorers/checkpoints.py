@@ -43,6 +43,11 @@ def shipped_path(method: str, preset: str) -> str:
     return os.path.join(WEIGHTS_DIR, checkpoint_name(method, preset) + ".pt")
 
 
+def sidecar_path(path: str) -> str:
+    """The JSON metadata file beside a checkpoint ``.pt``."""
+    return os.path.splitext(path)[0] + ".json"
+
+
 def find_checkpoint(method: str, preset: str, checkpoint_dir: str | None = None) -> str:
     """The file ``<method>-<preset>.pt`` to load: from ``checkpoint_dir`` (or ``$BENCHMARK_CHECKPOINTS``)
     when that folder holds it, otherwise the shipped one."""
@@ -88,7 +93,7 @@ def save_checkpoint(path: str, state_dict: dict, meta: dict, half: bool = True) 
     atomic_write(path, lambda tmp: torch.save({"state_dict": tensors, "meta_json": json.dumps(meta)}, tmp))
     meta["sha256"] = sha256_file(path)
     meta["file"] = os.path.basename(path)
-    atomic_write(os.path.splitext(path)[0] + ".json",
+    atomic_write(sidecar_path(path),
             lambda tmp: open(tmp, "w").write(json.dumps(meta, indent=2, default=str) + "\n"))
     return meta
 
@@ -101,7 +106,7 @@ def load_checkpoint(method: str, preset: str, path: str | None = None) -> tuple[
     """Return (float32 state_dict, meta) after checking the file exists, matches its recorded
     SHA-256 and belongs to ``method``. Every failure is a RestorerError that says how to fix it."""
     path = path or shipped_path(method, preset)
-    sidecar = os.path.splitext(path)[0] + ".json"
+    sidecar = sidecar_path(path)
     if not os.path.exists(path):
         raise RestorerError(f"no checkpoint for {method!r} (preset {preset!r}) at {path}; {train_hint(method, preset)}")
     if not os.path.exists(sidecar):

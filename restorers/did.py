@@ -43,7 +43,7 @@ from torch import nn
 from degradations import linear_to_srgb, srgb_to_linear
 
 from .base import LearnedRestorer, RestorerError, Variant
-from .checkpoints import find_checkpoint
+from .checkpoints import find_checkpoint, sidecar_path
 from .errors import RestorerWarning
 from .canvas import columns, resize, tile, untile
 from .diffusion.precond import EDMPrecond, edm_loss_weight
@@ -201,9 +201,9 @@ class DiD(LearnedRestorer):
         self.unlike_did: list[str] = []
         ablated = {v.name: v.trains for v in VARIANTS}.get(self.variant)
         if ablated and source.get("weights") is None:
-            did_path = find_checkpoint("did", self.preset, source.get("checkpoint_dir"))
-            if os.path.exists(os.path.splitext(did_path)[0] + ".json"):
-                with open(os.path.splitext(did_path)[0] + ".json") as f:
+            did_meta = sidecar_path(find_checkpoint("did", self.preset, source.get("checkpoint_dir")))
+            if os.path.exists(did_meta):
+                with open(did_meta) as f:
                     self.unlike_did = training_differences(self.meta, json.load(f), set(ablated))
             if self.unlike_did:
                 warnings.warn(f"{self.variant} was not trained like did ({'; '.join(self.unlike_did)}): its "
