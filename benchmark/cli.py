@@ -295,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             show_warning(message, category, *rest, **kw)
 
-    warnings.showwarning = show
+    if not getattr(show_warning, "plain_restorer_warnings", False):  # main() called again: keep one hook
+        show.plain_restorer_warnings = True
+        warnings.showwarning = show
     warnings.simplefilter("default", RestorerWarning)
 
     try:
