@@ -280,6 +280,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
     history: dict[str, list] = {}
     curves: dict[str, dict] = {}
     trained: dict[str, int] = {}
+    schedules: dict[str, list] = {}
     elapsed_before = 0.0
     earlier_stages = recipe.stages[:recipe.stages.index(stage)] if stage is not None else ()
     for earlier in earlier_stages:
@@ -291,6 +292,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
                                  f"train it first with --stage {earlier}")
         state = torch.load(path, map_location=device, weights_only=False)
         history[earlier], trained[earlier] = state["losses"], state["step"]
+        schedules[earlier] = state.get("budgets") or [[0, recipe.steps_for(earlier)]]
         curves[earlier] = state.get("validation") or {}
         elapsed_before += state.get("seconds", 0.0)
         if earlier == earlier_stages[-1]:
@@ -304,6 +306,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         optimizer = torch.optim.Adam(params, lr=recipe.lr, betas=(0.9, 0.999))
         ema = _Ema(modules, recipe.ema) if recipe.ema else None
         start, losses, curve = 0, [], {"points": [], "stopped_early": False}
+        budgets = [[0, total]]  # [first step, step budget the lr schedule ran to]; one more per extension
         path = _state_path(out, stage_name)
         if resume and os.path.exists(path):
             state = torch.load(path, map_location=device, weights_only=False)
@@ -313,6 +316,13 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
                 ema.shadow, ema.updates = state["ema"], state["step"]
             start, losses = state["step"], state["losses"]
             curve = state.get("validation") or curve
+            # states written before budgets were kept were always resumed with their own budget
+            budgets = state.get("budgets") or [[0, total]]
+            if budgets[-1][1] != total:
+                # a longer (or shorter) --steps on resume restarts the cosine schedule from this step's place
+                # in the new budget; the metadata keeps every budget so the run can be repeated
+                budgets.append([start, total])
+                curve["stopped_early"] = False
             elapsed_before += state.get("seconds", 0.0)
             log(f"resuming {method} stage {stage_name} at step {start}/{total}")
         elif resume:
@@ -365,13 +375,14 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
                     log(f"validation curve of {method} [{stage_name}] has flattened at step {done}; stopping")
             if done % recipe.checkpoint_every == 0 or done == total or stop:
                 seconds = elapsed_before + time.perf_counter() - stage_started
-                _save_state(path, modules, optimizer, ema, done, losses, seconds, curve)
+                _save_state(path, modules, optimizer, ema, done, losses, seconds, curve, budgets)
         bar.close()
         batches.close()
         if ema is not None:
             ema.copy_to(modules)
         curve["converged"] = flattened(curve["points"])
         history[stage_name], curves[stage_name], trained[stage_name] = losses, curve, done
+        schedules[stage_name] = budgets
     modules.eval()
 
     train_seconds = elapsed_before + time.perf_counter() - started
@@ -382,6 +393,8 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         "training_data": data.sources, "degradation": data.ranges,
         "steps": trained[recipe.stages[0]] if single else trained,
         "max_steps": recipe.steps if single else {s: recipe.steps_for(s) for s in recipe.stages},
+        # [first step, budget] per stretch of training; more than one where --resume extended the budget
+        "budgets": schedules[recipe.stages[0]] if single else schedules,
         "seed": recipe.seed,
         "final_loss": {s: float(np.mean(v[-50:])) for s, v in history.items()} if len(history) > 1
         else float(np.mean(next(iter(history.values()))[-50:])),
@@ -465,10 +478,10 @@ class _Ema:
         module.load_state_dict(self.shadow)
 
 
-def _save_state(path, modules, optimizer, ema, step, losses, seconds, validation) -> None:
+def _save_state(path, modules, optimizer, ema, step, losses, seconds, validation, budgets) -> None:
     state = {"modules": modules.state_dict(), "optimizer": optimizer.state_dict(),
              "ema": ema.shadow if ema is not None else None, "step": step, "losses": losses,
-             "seconds": seconds, "validation": validation}
+             "seconds": seconds, "validation": validation, "budgets": budgets}
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 

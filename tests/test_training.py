@@ -58,6 +58,22 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch)
     assert all(torch.equal(full[k], resumed[k]) for k in full)
 
 
+
+def test_resume_with_a_longer_budget_records_both_budgets_and_restarts_the_schedule(tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
+    from benchmark import training
+
+    first = train("sci", steps=4, out=str(tmp_path / "run"), checkpoint_every=2, **FAST)
+    assert first["budgets"] == [[0, 4]]
+    seen = []
+    original = training.lr_at
+    monkeypatch.setattr(training, "lr_at", lambda step, total, recipe: seen.append((step, total)) or original(step, total, recipe))
+    extended = train("sci", steps=8, out=str(tmp_path / "run"), resume=True, checkpoint_every=2, **FAST)
+    assert extended["steps"] == 8 and extended["budgets"] == [[0, 4], [4, 8]]
+    assert seen == [(step, 8) for step in range(4, 8)]  # only the new steps ran, on the new budget's schedule
+    again = train("sci", steps=8, out=str(tmp_path / "run"), resume=True, checkpoint_every=2, **FAST)
+    assert again["budgets"] == [[0, 4], [4, 8]]  # resuming a finished run with the same budget adds nothing
+
 def test_paired_data_is_reproducible_and_in_range(monkeypatch):
     monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
     data = PairedData(None, (32, 128), 10, seed=0, log=lambda *a: None)
