@@ -17,7 +17,9 @@ patch the network sees, in training and at test, is 32x32. The last canvas (64 x
 3-scale compact preset, 128 x 128k for the 4-scale paper preset) is resized back to H x W.
 
 Conditioning: s = 0: [dark, dark, dark]; s >= 1: c_x = dark at scale s, c_y1 = the previous scale's
-light image upsampled (+ eta in training), c_y2 = the scale-0 light image upsampled (+ eta).
+light image upsampled (+ eta in training), c_y2 = the scale-0 light image upsampled. The paper adds
+Gaussian eta to both without its size; the authors' code adds randn * U(0, 1) (normalized units) to
+c_y1 per patch and nothing to c_y2, and so do we (config eta_cy1 = 1, eta_cy2 = 0).
 
 Sampling: EDM Heun, 18 steps, sigma 80 -> 0.002, rho = 7 (35 network evaluations per scale),
 scale 0 on the thumbnails, then each finer scale with all patches of all images in one batch.
@@ -232,8 +234,15 @@ class DiD(LearnedRestorer):
         return [resize(resize(img[None].float().to(self.device), self.canvases(*img.shape[-2:])[-1]),
                        tuple(img.shape[-2:]))[0].clamp(0, 1) for img in images]
 
-    @torch.no_grad()
     def restore_many(self, images, seeds=None, max_batch: int = 64) -> list[torch.Tensor]:
+        return self.cascade(images, seeds)[-1]
+
+    @torch.no_grad()
+    def cascade(self, images, seeds=None, oracle=None) -> list[list[torch.Tensor]]:
+        """Every scale's output, resized back to its crop's size: ``[scale][image]``. With ``oracle``
+        (the clean crops), scales >= 1 are conditioned, and ILVR-guided, on the clean crop's previous
+        scale and thumbnail instead of the cascade's own outputs, as in training (teacher forcing):
+        how well each scale restores given perfect conditions (scripts/sampler_study.py)."""
         c = self.meta["config"]
         net: DiDNetwork = self.net
         norm = net.normalization
@@ -250,6 +259,10 @@ class DiD(LearnedRestorer):
 
         outputs: list[torch.Tensor] = []  # per image, normalized light image of the current scale
         first: list[torch.Tensor] = []
+        if oracle is not None:
+            cleans = [img.to(self.device, torch.float32)[None] for img in oracle]
+            clean_at = lambda i, s: norm(resize(cleans[i], ladders[i][s]), "light")
+        per_scale = []
         for s in range(scales):
             ilvr_on = s > 0 and ilvr_steps > 0
             items = []  # per image: conditions, ILVR reference, start noise and ILVR noise, as patches or a canvas
@@ -259,8 +272,9 @@ class DiD(LearnedRestorer):
                 if s == 0:
                     cond, ref = conditions(c_x, None, None, c["use_cy2"]), None
                 else:
-                    c_y1 = resize(outputs[i], cv)
-                    cond, ref = conditions(c_x, c_y1, resize(first[i], cv), c["use_cy2"]), split(c_y1)
+                    previous, thumbnail = (outputs[i], first[i]) if oracle is None else (clean_at(i, s - 1), clean_at(i, 0))
+                    c_y1 = resize(previous, cv)
+                    cond, ref = conditions(c_x, c_y1, resize(thumbnail, cv), c["use_cy2"]), split(c_y1)
                 cond = split(cond)
                 shape = (len(cond), 3, *cond.shape[-2:])
                 noise = [torch.randn(shape, generator=generators[i]) for _ in range(1 + (ilvr_steps if ilvr_on else 0))]
@@ -281,8 +295,9 @@ class DiD(LearnedRestorer):
             outputs = results  # type: ignore[assignment]
             if s == 0:
                 first = outputs
-        return [resize(norm.inverse(out, "light"), tuple(img.shape[-2:]))[0].clamp(0, 1)
-                for out, img in zip(outputs, images)]
+            per_scale.append([resize(norm.inverse(out, "light"), tuple(img.shape[-2:]))[0].clamp(0, 1)
+                              for out, img in zip(outputs, images)])
+        return per_scale
 
 
 # ----------------------------------------------------------------------------------- training
@@ -312,7 +327,9 @@ def variant_config(method: str, preset: str) -> dict:
     p = preset_settings("did", PRESETS, preset)
     config = dict(patch=32, scales=p["scales"], max_columns=p["max_columns"], channels=p["channels"],
                   channel_mult=list(p["channel_mult"]), blocks=p["blocks"], attention_levels=list(p["attention_levels"]),
-                  space_to_depth=p["space_to_depth"], normalization="tail", lpips_weight=0.1, use_cy2=True, cond_noise=0.1, per_scale=False,
+                  space_to_depth=p["space_to_depth"], normalization="tail", lpips_weight=0.1, use_cy2=True, per_scale=False,
+                  # eta as in the authors' code: c_y1 + randn * U(0, eta_cy1) per patch, c_y2 none
+                  eta_cy1=1.0, eta_cy2=0.0,
                   p_mean=-1.2, p_std=1.2, noise_embedding_scale=250.0,
                   sampling=dict(steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0, ilvr_steps=6, ilvr_factor=2),
                   degradation=DEGRADATION_RANGES)
@@ -362,9 +379,17 @@ class DiDTrainer:
                 target = y_s
             else:
                 prev = canvas(s - 1, top_h, width, patch, c["max_columns"])
-                eta = lambda: c["cond_noise"] * torch.randn(y_s.shape, generator=generator, device=device)
-                c_y1 = resize(norm(resize(y_full, prev), "light"), cv) + eta()
-                c_y2 = resize(norm(resize(y_full, (patch, patch)), "light"), cv) + eta()
+
+                def eta(most: float):
+                    """Noise on a light condition, its size ~ U(0, most) per patch: at test the conditions
+                    are the earlier scales' imperfect outputs, so a scale must not copy them blindly."""
+                    if not most:
+                        return 0.0
+                    size = most * float(torch.rand(1, generator=generator, device=device))
+                    return size * torch.randn(y_s.shape, generator=generator, device=device)
+
+                c_y1 = resize(norm(resize(y_full, prev), "light"), cv) + eta(c["eta_cy1"])
+                c_y2 = resize(norm(resize(y_full, (patch, patch)), "light"), cv) + eta(c["eta_cy2"])
                 cond = conditions(c_x, c_y1, c_y2, c["use_cy2"])
                 py = int(torch.randint(0, cv[0] - patch + 1, (1,), generator=generator, device=device))
                 px = int(torch.randint(0, cv[1] - patch + 1, (1,), generator=generator, device=device))
@@ -418,7 +443,7 @@ VARIANTS = [
     Variant("did-no-tailnorm", DiD, "DiD ablation: plain x*2-1 normalization", trains={"normalization": "plain"}),
     Variant("did-no-lpips", DiD, "DiD ablation: no LPIPS loss term", trains={"lpips_weight": 0.0}),
     Variant("did-no-cy2", DiD, "DiD ablation: no c_y2 (scale-0) condition", trains={"use_cy2": False}),
-    Variant("did-no-eta", DiD, "DiD ablation: no noise eta on the conditions", trains={"cond_noise": 0.0}),
+    Variant("did-no-eta", DiD, "DiD ablation: no noise eta on the conditions", trains={"eta_cy1": 0.0, "eta_cy2": 0.0}),
     Variant("did-per-scale", DiD, "DiD ablation: one model per scale", trains={"per_scale": True}),
     Variant("did-canvas", DiD, "DiD sampled on whole canvases instead of 32x32 tiles (same weights as did)",
             options={"tiling": "canvas"}),

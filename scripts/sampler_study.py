@@ -5,6 +5,11 @@ process from the true clean crop (where the network was trained), scored by PSNR
     python scripts/sampler_study.py --method dtdm --data-root ../shared/data/str --dataset iiit5k \
         --cell 0.5,0.2 --crops 40 [--checkpoints DIR]
 
+For DiD (`--method did` or `did-1step`) the rows are its scales: each scale's output along its own
+cascade, and the same scale conditioned on the clean crop's previous scale and thumbnail (teacher
+forcing, the conditions it was trained with): where a scale is good only when forced, the cascade
+loses the words upstream; where it is bad even when forced, that scale's network is what fails.
+
 If the estimates on the forward-simulated inputs improve as the noise falls but those along the
 trajectory do not, the trajectory leaves the inputs the network was trained on (the network is not
 to be trusted along it); if both improve and the final sample still reads worse than the first
@@ -79,7 +84,18 @@ def irsde_estimates(r, mu, clean, g, every: int = 10):
     return rows, x
 
 
-STUDIES = {"dtdm": dtdm_estimates, "ldm": ldm_estimates, "irsde": irsde_estimates}
+def did_estimates(r, dark, clean, g):
+    """DiD's cascade instead of steps: each scale's output with the cascade's own conditions, next
+    to the same scale conditioned on the clean crop's previous scale (teacher forcing, as trained)."""
+    seed = int(torch.randint(0, 2 ** 31, (1,), generator=g))
+    own = r.cascade([dark[0]], [seed])
+    forced = r.cascade([dark[0]], [seed], oracle=[clean[0]])
+    rows = [(scale, o[0][None], f[0][None]) for scale, (o, f) in enumerate(zip(own, forced))]
+    return rows, own[-1][0][None]
+
+
+STUDIES = {"dtdm": dtdm_estimates, "ldm": ldm_estimates, "irsde": irsde_estimates,
+           "did": did_estimates, "did-1step": did_estimates}
 
 
 def main() -> None:
@@ -100,7 +116,8 @@ def main() -> None:
     finals = []
     for s in ds.samples:
         dark_np = degrade(s.image, cell, degradation_seed(0, ds.name, s.sample_id, cell))
-        size = r.canvas_of(*s.image.shape[:2])
+        # DiD resizes inside its cascade (one canvas per scale); the others work on one canvas
+        size = s.image.shape[:2] if args.method.startswith("did") else r.canvas_of(*s.image.shape[:2])
         to_canvas = lambda img: resize(torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float(), size)
         dark, clean = to_canvas(dark_np), to_canvas(s.image.astype(np.float32) / 255)
         g = torch.Generator().manual_seed(0)
@@ -119,8 +136,12 @@ def main() -> None:
                 np.mean([metrics.ned_similarity(t, s.target) for t, s in zip(texts, samples)]),
                 np.mean([t == s.target for t, s in zip(texts, samples)]))
 
-    print(f"{args.method} on {ds.name} (first {len(ds)} crops), cell {cell}: the network's clean estimate per step")
-    print("| step | t | trajectory PSNR | trajectory 1-NED | trajectory acc | forward-sim PSNR | forward-sim 1-NED | forward-sim acc |")
+    if args.method.startswith("did"):
+        print(f"{args.method} on {ds.name} (first {len(ds)} crops), cell {cell}: each scale's output (t = scale)")
+        print("| row | scale | own cascade PSNR | own 1-NED | own acc | teacher-forced PSNR | teacher-forced 1-NED | teacher-forced acc |")
+    else:
+        print(f"{args.method} on {ds.name} (first {len(ds)} crops), cell {cell}: the network's clean estimate per step")
+        print("| step | t | trajectory PSNR | trajectory 1-NED | trajectory acc | forward-sim PSNR | forward-sim 1-NED | forward-sim acc |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for k, items in sorted(per_step.items()):
         samples = [i[3] for i in items]

@@ -112,60 +112,69 @@ def test_scale_ladder_keeps_aspect_in_whole_squares(h, w, expected):
 
 def tiny_config(**change):
     config = did.variant_config("did", "compact")
-    config.update(channels=8, channel_mult=[1, 2], attention_levels=[1], lpips_weight=0.0, cond_noise=0.0)
+    config.update(channels=8, channel_mult=[1, 2], attention_levels=[1], lpips_weight=0.0, eta_cy1=0.0, eta_cy2=0.0)
     config.update(change)
     return config
 
 
-def test_training_conditions_have_the_specified_content():
-    from restorers.training import Recipe
-
-    config = tiny_config()
-    trainer = did.DiDTrainer(Recipe("did", "compact", config, 1, 8, (64, 384), 1e-3))
-    g = torch.Generator().manual_seed(5)
-    clean, dark = torch.rand(12, 3, 64, 384, generator=g), torch.rand(12, 3, 64, 384, generator=g) * 0.3
-    trainer.net.normalization.fit(clean, dark)
+def noise_free_conditions(trainer, clean, dark, i):
+    """Patch i's target and [c_x, c_y1, c_y2] as the module doc specifies them, without eta."""
     norm = trainer.net.normalization
-    gen = torch.Generator().manual_seed(7)
-    targets, conds, scales = trainer.training_patches(clean, dark, gen)
-    assert targets.shape == (12, 3, 32, 32) and conds.shape == (12, 9, 32, 32)
-    assert set(scales.tolist()) <= {0, 1, 2}
-    seen = set()
-    for i, (x0, width, s, py, px) in enumerate(trainer.last_windows):
-        assert s == int(scales[i])
-        seen.add(s)
-        y_full, x_full = clean[i:i + 1, :, :, x0:x0 + width], dark[i:i + 1, :, :, x0:x0 + width]
-        cv = did.canvas(s, 64, width, 32, 6)
-        window = (..., slice(py, py + 32), slice(px, px + 32))
-        c_x = norm(resize(x_full, cv), "dark")[window]
-        assert torch.equal(targets[i:i + 1], norm(resize(y_full, cv), "light")[window])
-        if s == 0:  # the whole crop as one 32x32 patch, conditioned on [dark, dark, dark]
-            assert cv == (32, 32) and (py, px) == (0, 0)
-            expected = torch.cat([c_x, c_x, c_x], 1)
-        else:  # [dark at s, light at s-1 upsampled, light at 0 upsampled]
-            prev = did.canvas(s - 1, 64, width, 32, 6)
-            c_y1 = resize(norm(resize(y_full, prev), "light"), cv)[window]
-            c_y2 = resize(norm(resize(y_full, (32, 32)), "light"), cv)[window]
-            expected = torch.cat([c_x, c_y1, c_y2], 1)
-        assert torch.allclose(conds[i:i + 1], expected, atol=1e-6)
-    assert seen == {0, 1, 2}
+    x0, width, s, py, px = trainer.last_windows[i]
+    y_full, x_full = clean[i:i + 1, :, :, x0:x0 + width], dark[i:i + 1, :, :, x0:x0 + width]
+    cv = did.canvas(s, 64, width, 32, 6)
+    window = (..., slice(py, py + 32), slice(px, px + 32))
+    c_x = norm(resize(x_full, cv), "dark")[window]
+    target = norm(resize(y_full, cv), "light")[window]
+    if s == 0:  # the whole crop as one 32x32 patch, conditioned on [dark, dark, dark]
+        assert cv == (32, 32) and (py, px) == (0, 0)
+        return target, torch.cat([c_x, c_x, c_x], 1)
+    # [dark at s, light at s-1 upsampled, light at 0 upsampled]
+    prev = did.canvas(s - 1, 64, width, 32, 6)
+    c_y1 = resize(norm(resize(y_full, prev), "light"), cv)[window]
+    c_y2 = resize(norm(resize(y_full, (32, 32)), "light"), cv)[window]
+    return target, torch.cat([c_x, c_y1, c_y2], 1)
 
 
-def test_conditioning_noise_and_no_cy2():
+def patches(change=None, n=12, seed=7):
     from restorers.training import Recipe
 
+    trainer = did.DiDTrainer(Recipe("did", "compact", tiny_config(**(change or {})), 1, 8, (64, 384), 1e-3))
     g = torch.Generator().manual_seed(5)
-    clean, dark = torch.rand(16, 3, 64, 384, generator=g), torch.rand(16, 3, 64, 384, generator=g) * 0.3
-    for change, channels in (({"use_cy2": False}, 6), ({"cond_noise": 0.1}, 9)):
-        trainer = did.DiDTrainer(Recipe("did", "compact", tiny_config(**change), 1, 8, (64, 384), 1e-3))
-        trainer.net.normalization.fit(clean, dark)
-        targets, conds, scales = trainer.training_patches(clean, dark, torch.Generator().manual_seed(3))
-        assert conds.shape[1] == channels
-        if change.get("cond_noise"):
-            # at scale >= 1 the light conditions differ from their noise-free version by eta ~ N(0, 0.1^2)
-            higher = conds[scales > 0][:, 3:]
-            smooth = did.low_pass(higher, 4)
-            assert 0.05 < float((higher - smooth).std()) < 0.2
+    clean, dark = torch.rand(n, 3, 64, 384, generator=g), torch.rand(n, 3, 64, 384, generator=g) * 0.3
+    trainer.net.normalization.fit(clean, dark)
+    return trainer, clean, dark, trainer.training_patches(clean, dark, torch.Generator().manual_seed(seed))
+
+
+def test_training_conditions_have_the_specified_content():
+    trainer, clean, dark, (targets, conds, scales) = patches()
+    assert targets.shape == (12, 3, 32, 32) and conds.shape == (12, 9, 32, 32)
+    assert [w[2] for w in trainer.last_windows] == scales.tolist() and set(scales.tolist()) == {0, 1, 2}
+    for i in range(len(targets)):
+        target, expected = noise_free_conditions(trainer, clean, dark, i)
+        assert torch.equal(targets[i:i + 1], target)
+        assert torch.allclose(conds[i:i + 1], expected, atol=1e-6)
+
+
+def test_eta_is_on_c_y1_only_with_a_size_drawn_per_patch():
+    """The authors' code: c_y1 + randn * U(0, 1) per patch, c_y2 and c_x untouched."""
+    trainer, clean, dark, (targets, conds, scales) = patches({"eta_cy1": 1.0}, n=48)
+    sizes = []
+    for i in torch.nonzero(scales > 0).flatten().tolist():
+        _, expected = noise_free_conditions(trainer, clean, dark, i)
+        residual = conds[i] - expected[0]
+        assert torch.allclose(residual[:3], torch.zeros(3, 32, 32), atol=1e-6)  # c_x
+        assert torch.allclose(residual[6:], torch.zeros(3, 32, 32), atol=1e-6)  # c_y2
+        sizes.append(float(residual[3:6].std()))
+    assert len(sizes) > 20 and 0 <= min(sizes) < 0.3 and 0.7 < max(sizes) < 1.05
+    assert 0.35 < sum(sizes) / len(sizes) < 0.65  # U(0, 1) has mean 0.5
+
+
+def test_no_cy2_drops_its_channels():
+    trainer, clean, dark, (targets, conds, scales) = patches({"use_cy2": False})
+    assert conds.shape[1] == 6
+    for i in range(len(targets)):
+        assert torch.allclose(conds[i:i + 1], noise_free_conditions(trainer, clean, dark, i)[1][:, :6], atol=1e-6)
 
 
 def test_an_ablation_trained_unlike_did_is_named():
