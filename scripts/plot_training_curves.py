@@ -45,11 +45,19 @@ def record_row(name: str, meta: dict, figure: str | None) -> str:
     # converged by today's rule (benchmark.training.flattened), whatever rule stopped the run
     converged = ", ".join(f"{s}: {'yes' if flattened(c.get('points') or []) else 'no'}"
                           for s, c in stages.items()) or "not recorded"
-    steps, budget = meta.get("steps"), meta.get("max_steps")
+    steps, budget, extended = meta.get("steps"), meta.get("max_steps"), meta.get("budgets")
+
+    def budget_of(stage_budget, stage_extended):
+        # "4000 → 8000" where --resume extended the budget (the cosine schedule restarted there)
+        if stage_extended and len(stage_extended) > 1:
+            return " → ".join(str(total) for _, total in stage_extended)
+        return "?" if stage_budget is None else stage_budget
+
     if isinstance(steps, dict):
-        steps = " + ".join(f"{v} ({(budget or {}).get(k, '?')})" for k, v in steps.items())
+        steps = " + ".join(f"{v} ({budget_of((budget or {}).get(k), (extended or {}).get(k))})"
+                           for k, v in steps.items())
     elif budget is not None:
-        steps = f"{steps} ({budget})"
+        steps = f"{steps} ({budget_of(budget, extended)})"
     rate = (meta.get("throughput") or {}).get("steps_per_second")
     size = os.path.getsize(os.path.join(os.path.dirname(meta.get("path", "")) or WEIGHTS_DIR, meta["file"])) \
         if meta.get("file") else 0
