@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "stops earlier once its validation curve has flattened")
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
     train.add_argument("--out", help="checkpoint folder (default: training/<restorer>-<preset>)")
-    train.add_argument("--resume", action="store_true", help="continue from the last periodic checkpoint in --out")
+    train.add_argument("--resume", action="store_true", help="continue from the last periodic checkpoint in --out; with another --steps, "
+                       "extend the budget (the learning-rate schedule continues on the new budget)")
     train.add_argument("--seed", type=int, help="training seed (default: the preset's)")
     train.add_argument("--stage", help="for multi-stage methods (ldm): autoencoder or diffusion (default: all)")
     train.add_argument("--checkpoint-every", type=int,
