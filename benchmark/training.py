@@ -280,7 +280,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
     history: dict[str, list] = {}
     curves: dict[str, dict] = {}
     trained: dict[str, int] = {}
-    schedules: dict[str, list] = {}
+    stage_budgets: dict[str, list] = {}
     elapsed_before = 0.0
     earlier_stages = recipe.stages[:recipe.stages.index(stage)] if stage is not None else ()
     for earlier in earlier_stages:
@@ -292,7 +292,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
                                  f"train it first with --stage {earlier}")
         state = torch.load(path, map_location=device, weights_only=False)
         history[earlier], trained[earlier] = state["losses"], state["step"]
-        schedules[earlier] = state.get("budgets") or [[0, recipe.steps_for(earlier)]]
+        stage_budgets[earlier] = state.get("budgets") or [[0, recipe.steps_for(earlier)]]
         curves[earlier] = state.get("validation") or {}
         elapsed_before += state.get("seconds", 0.0)
         if earlier == earlier_stages[-1]:
@@ -382,7 +382,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
             ema.copy_to(modules)
         curve["converged"] = flattened(curve["points"])
         history[stage_name], curves[stage_name], trained[stage_name] = losses, curve, done
-        schedules[stage_name] = budgets
+        stage_budgets[stage_name] = budgets
     modules.eval()
 
     train_seconds = elapsed_before + time.perf_counter() - started
@@ -394,7 +394,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         "steps": trained[recipe.stages[0]] if single else trained,
         "max_steps": recipe.steps if single else {s: recipe.steps_for(s) for s in recipe.stages},
         # [first step, budget] per stretch of training; more than one where --resume extended the budget
-        "budgets": schedules[recipe.stages[0]] if single else schedules,
+        "budgets": stage_budgets[recipe.stages[0]] if single else stage_budgets,
         "seed": recipe.seed,
         "final_loss": {s: float(np.mean(v[-50:])) for s, v in history.items()} if len(history) > 1
         else float(np.mean(next(iter(history.values()))[-50:])),

@@ -163,6 +163,15 @@ def sample_scale(denoiser: EDMPrecond, cond: torch.Tensor, start_noise: torch.Te
     return edm_heun(denoise, start_noise * float(sigmas[0]), sigmas, after_step)
 
 
+def condition_noise(most: float, shape, generator: torch.Generator):
+    """eta on a light condition in training, its size ~ U(0, most) per patch: at test the conditions
+    are the earlier scales' imperfect outputs, so a scale must not copy them blindly."""
+    if not most:
+        return 0.0
+    size = most * float(torch.rand(1, generator=generator, device=generator.device))
+    return size * torch.randn(shape, generator=generator, device=generator.device)
+
+
 def training_differences(ablation: dict, did: dict, ablated: set[str]) -> list[str]:
     """How an ablation's checkpoint was trained unlike did's, beyond its own switches ``ablated``:
     another step count, seed, training data or configuration. Empty when only the switch differs,
@@ -379,17 +388,8 @@ class DiDTrainer:
                 target = y_s
             else:
                 prev = canvas(s - 1, top_h, width, patch, c["max_columns"])
-
-                def eta(most: float):
-                    """Noise on a light condition, its size ~ U(0, most) per patch: at test the conditions
-                    are the earlier scales' imperfect outputs, so a scale must not copy them blindly."""
-                    if not most:
-                        return 0.0
-                    size = most * float(torch.rand(1, generator=generator, device=device))
-                    return size * torch.randn(y_s.shape, generator=generator, device=device)
-
-                c_y1 = resize(norm(resize(y_full, prev), "light"), cv) + eta(c["eta_cy1"])
-                c_y2 = resize(norm(resize(y_full, (patch, patch)), "light"), cv) + eta(c["eta_cy2"])
+                c_y1 = resize(norm(resize(y_full, prev), "light"), cv) + condition_noise(c["eta_cy1"], y_s.shape, generator)
+                c_y2 = resize(norm(resize(y_full, (patch, patch)), "light"), cv) + condition_noise(c["eta_cy2"], y_s.shape, generator)
                 cond = conditions(c_x, c_y1, c_y2, c["use_cy2"])
                 py = int(torch.randint(0, cv[0] - patch + 1, (1,), generator=generator, device=device))
                 px = int(torch.randint(0, cv[1] - patch + 1, (1,), generator=generator, device=device))
