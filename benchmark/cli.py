@@ -39,6 +39,13 @@ def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _step_budgets(text: str) -> list[int]:
+    try:
+        return [int(part) for part in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a step count (or increasing counts such as 4000,8000)") from None
+
+
 def default_restorers() -> list[str]:
     """Every built-in restorer whose checkpoint ships with the package (plugins are opt-in)."""
     from restorers.registry import default_names
@@ -124,8 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="checkpoint preset: compact (CPU-sized, shipped), gpu (wider networks capped at 16 MB, "
                             "for a GPU) or paper (the papers' sizes)")
     train.add_argument("--data-root", help="folder with iiit5k_train, svt_train, ic15_train (default: $BENCHMARK_DATA_ROOT)")
-    train.add_argument("--steps", type=int, help="optimizer steps at most (default: the preset's budget); the run "
-                                                 "stops earlier once its validation curve has flattened")
+    train.add_argument("--steps", type=_step_budgets, metavar="N[,N2...]",
+                       help="optimizer steps at most (default: the preset's budget); the run stops earlier once its "
+                            "validation curve has flattened. Several increasing budgets (4000,8000) train as a run "
+                            "resumed with each longer --steps in turn: the learning-rate schedule runs to 4000, then "
+                            "continues on 8000 from step 4000 (how the DiD ablations repeat did's extended training)")
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
     train.add_argument("--out", help="checkpoint folder (default: training/<restorer>-<preset>)")
     train.add_argument("--resume", action="store_true", help="continue from the last periodic checkpoint in --out; with another --steps, "

@@ -243,19 +243,33 @@ def lr_at(step: int, total: int, recipe: Recipe) -> float:
     return recipe.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def stretches(budgets: list[int]) -> list[list[int]]:
+    """[[first step, budget], ...] of increasing step budgets trained one after another."""
+    return [[first, total] for first, total in zip([0] + budgets[:-1], budgets)]
+
+
+def budget_at(step: int, budgets: list[list[int]]) -> int:
+    """The budget the learning-rate schedule runs to at ``step``: that of the last stretch begun by then."""
+    return [total for first, total in budgets if first <= step][-1]
+
+
 def _state_path(out: str, stage: str) -> str:
     return os.path.join(out, f"state-{stage}.pt")
 
 
-def train(method: str, preset: str = "compact", data_root: str | None = None, steps: int | None = None,
+def train(method: str, preset: str = "compact", data_root: str | None = None, steps: int | list[int] | None = None,
           device: str = "auto", out: str | None = None, resume: bool = False, seed: int | None = None,
           stage: str | None = None, install: bool = False, progress: bool = True, log=print,
           synth_count: int | None = None, checkpoint_every: int | None = None, validate: bool = True,
           validate_every: int | None = None, stop_when_flat: bool = True) -> dict:
-    """Train, write ``<out>/<method>-<preset>.pt/.json`` and return the checkpoint metadata."""
+    """Train, write ``<out>/<method>-<preset>.pt/.json`` and return the checkpoint metadata.
+
+    ``steps`` is the step budget, or increasing budgets [4000, 8000] trained as if resumed with each
+    longer one in turn (the stretches are kept in the metadata as ``budgets``)."""
     torch.manual_seed(stable_seed("init", method, 0 if seed is None else seed))  # weight initialisation
+    requested = [steps] if isinstance(steps, int) else list(steps or [])
     try:
-        trainer: Trainer = make_trainer(method, preset, steps=steps, seed=seed)
+        trainer: Trainer = make_trainer(method, preset, steps=requested[-1] if requested else None, seed=seed)
     except RestorerError as e:
         raise BenchmarkError(str(e)) from None
     recipe = trainer.recipe
@@ -306,7 +320,8 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         optimizer = torch.optim.Adam(params, lr=recipe.lr, betas=(0.9, 0.999))
         ema = _Ema(modules, recipe.ema) if recipe.ema else None
         start, losses, curve = 0, [], {"points": [], "stopped_early": False}
-        budgets = [[0, total]]  # [first step, step budget the lr schedule ran to]; one more per extension
+        # [first step, step budget the lr schedule runs to]; one more per extension
+        budgets = stretches(requested) if len(requested) > 1 else [[0, total]]
         path = _state_path(out, stage_name)
         if resume and os.path.exists(path):
             state = torch.load(path, map_location=device, weights_only=False)
@@ -317,11 +332,19 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
             start, losses = state["step"], state["losses"]
             curve = state.get("validation") or curve
             # states written before budgets were kept were always resumed with their own budget
-            budgets = state.get("budgets") or [[0, total]]
-            if budgets[-1][1] != total:
-                # a longer (or shorter) --steps on resume restarts the cosine schedule from this step's place
+            trained_budgets = state.get("budgets") or [[0, total]]
+            if len(requested) > 1:
+                begun = [b for b in budgets if b[0] < start]
+                if begun != trained_budgets:
+                    raise BenchmarkError(f"{path} was trained to step {start} with budgets {trained_budgets}, "
+                                         f"not the {begun} that --steps {','.join(map(str, requested))} gives")
+            elif trained_budgets[-1][1] != total:
+                # a longer (or shorter) --steps on resume continues the cosine schedule from this step's place
                 # in the new budget; the metadata keeps every budget so the run can be repeated
-                budgets.append([start, total])
+                budgets = trained_budgets + [[start, total]]
+            else:
+                budgets = trained_budgets
+            if budgets[-1][1] != trained_budgets[-1][1]:
                 curve["stopped_early"] = False
             elapsed_before += state.get("seconds", 0.0)
             log(f"resuming {method} stage {stage_name} at step {start}/{total}")
@@ -343,7 +366,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
             clean, degraded = next(batches)
             got = time.perf_counter()
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total, recipe)
+                group["lr"] = lr_at(step, budget_at(step, budgets), recipe)
             generator = torch.Generator(device=device).manual_seed(stable_seed("train-noise", recipe.seed, stage_name, step))
             loss, logs = trainer.loss(clean.to(device), degraded.to(device), generator, stage_name)
             if not torch.isfinite(loss):
@@ -486,9 +509,13 @@ def _save_state(path, modules, optimizer, ema, step, losses, seconds, validation
 
 
 def train_command(args) -> int:
-    for flag in ("validate_every", "checkpoint_every", "steps"):
+    for flag in ("validate_every", "checkpoint_every"):
         if getattr(args, flag) is not None and getattr(args, flag) <= 0:
             raise BenchmarkError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
+    if args.steps is not None and (not args.steps or args.steps[0] <= 0
+                                   or any(a >= b for a, b in zip(args.steps, args.steps[1:]))):
+        raise BenchmarkError(f"--steps must be a positive count or increasing counts such as 4000,8000, "
+                             f"got {','.join(map(str, args.steps))}")
     meta = train(args.restorer, args.preset, args.data_root, args.steps, args.device, args.out, args.resume,
                  args.seed, args.stage, args.install, validate=not args.no_validation,
                  validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,

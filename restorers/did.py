@@ -172,12 +172,27 @@ def condition_noise(most: float, shape, generator: torch.Generator):
     return size * torch.randn(shape, generator=generator, device=generator.device)
 
 
+def budgets(meta: dict) -> list[list[int]]:
+    """A checkpoint's [[first step, step budget], ...]; one stretch where it did not record them."""
+    return meta.get("budgets") or [[0, meta.get("steps")]]
+
+
+def steps_option(meta: dict) -> str:
+    """The ``--steps`` that trains a run like the checkpoint's (4000,8000 for one extended at 4000)."""
+    stretches = budgets(meta)
+    if all(first == (stretches[i - 1][1] if i else 0) for i, (first, _) in enumerate(stretches)):
+        return ",".join(str(total) for _, total in stretches)
+    return "<did's steps>"
+
+
 def training_differences(ablation: dict, did: dict, ablated: set[str]) -> list[str]:
     """How an ablation's checkpoint was trained unlike did's, beyond its own switches ``ablated``:
     another step count, seed, training data or configuration. Empty when only the switch differs,
     the condition for reading the difference of their scores as the effect of the ablation."""
     differences = [f"{key} {ablation.get(key)} vs {did.get(key)}" for key in ("steps", "seed")
                    if ablation.get(key) != did.get(key)]
+    if ablation.get("steps") == did.get("steps") and budgets(ablation) != budgets(did):
+        differences.append(f"budgets {budgets(ablation)} vs {budgets(did)}")  # another learning-rate schedule
     if ablation.get("training_data") != did.get("training_data"):
         differences.append("other training data")
     a, d = ablation.get("config", {}), did.get("config", {})
@@ -215,11 +230,12 @@ class DiD(LearnedRestorer):
             did_meta = sidecar_path(find_checkpoint("did", self.preset, source.get("checkpoint_dir")))
             if os.path.exists(did_meta):
                 with open(did_meta) as f:
-                    self.unlike_did = training_differences(self.meta, json.load(f), set(ablated))
+                    did = json.load(f)
+                self.unlike_did = training_differences(self.meta, did, set(ablated))
             if self.unlike_did:
                 warnings.warn(f"{self.variant} was not trained like did ({'; '.join(self.unlike_did)}): its "
                               "difference from did is not the ablation alone; retrain it with "
-                              f"`python -m benchmark train {self.variant} --steps <did's steps> --no-early-stop`",
+                              f"`python -m benchmark train {self.variant} --steps {steps_option(did)} --no-early-stop`",
                               RestorerWarning, stacklevel=2)
 
     def build(self, config: dict) -> nn.Module:

@@ -179,7 +179,7 @@ def test_no_cy2_drops_its_channels():
 
 def test_an_ablation_trained_unlike_did_is_named():
     """An ablation's score difference from did means the ablation only when nothing else differs."""
-    from restorers.did import training_differences
+    from restorers.did import steps_option, training_differences
 
     did = {"steps": 4000, "seed": 0, "training_data": {"iiit5k_train": 1960},
            "config": {"channels": 32, "lpips_weight": 0.1, "scales": 3}}
@@ -188,3 +188,10 @@ def test_an_ablation_trained_unlike_did_is_named():
     older = dict(same_budget, steps=2000, config=dict(same_budget["config"], channels=16))
     assert training_differences(older, did, {"lpips_weight"}) == ["steps 2000 vs 4000", "channels 16 vs 32"]
     assert training_differences(dict(same_budget, training_data={}), did, {"lpips_weight"}) == ["other training data"]
+    extended = dict(did, steps=8000, budgets=[[0, 4000], [4000, 8000]])  # did resumed with a longer budget
+    one_schedule = dict(same_budget, steps=8000, budgets=[[0, 8000]])
+    assert training_differences(one_schedule, extended, {"lpips_weight"}) == [
+        "budgets [[0, 8000]] vs [[0, 4000], [4000, 8000]]"]
+    assert training_differences(dict(one_schedule, budgets=extended["budgets"]), extended, {"lpips_weight"}) == []
+    assert steps_option(extended) == "4000,8000" and steps_option(did) == "4000"
+    assert steps_option(dict(extended, budgets=[[0, 4000], [3250, 8000]])) == "<did's steps>"  # not one --steps

@@ -74,6 +74,40 @@ def test_resume_with_a_longer_budget_records_both_budgets_and_restarts_the_sched
     again = train("sci", steps=8, out=str(tmp_path / "run"), resume=True, checkpoint_every=2, **FAST)
     assert again["budgets"] == [[0, 4], [4, 8]]  # resuming a finished run with the same budget adds nothing
 
+def test_increasing_budgets_train_like_a_run_resumed_with_each(tmp_path, monkeypatch):
+    """--steps 4,8 is one command for what did's extended training was (4 steps, then resumed to 8):
+    the same schedule, weights and recorded budgets, so an ablation can repeat it exactly."""
+    monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
+    from benchmark import training
+
+    train("sci", steps=4, out=str(tmp_path / "extended"), **FAST)
+    extended = train("sci", steps=8, out=str(tmp_path / "extended"), resume=True, **FAST)
+    seen = []
+    original = training.lr_at
+    monkeypatch.setattr(training, "lr_at", lambda step, total, recipe: seen.append((step, total)) or original(step, total, recipe))
+    listed = train("sci", steps=[4, 8], out=str(tmp_path / "listed"), **FAST)
+    assert seen == [(step, 4) for step in range(4)] + [(step, 8) for step in range(4, 8)]
+    assert listed["budgets"] == extended["budgets"] == [[0, 4], [4, 8]] and listed["steps"] == 8
+    a, b = weights(tmp_path / "extended"), weights(tmp_path / "listed")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(BenchmarkError, match=r"budgets \[\[0, 4\], \[4, 8\]\], not the \[\[0, 3\], \[3, 8\]\]"):
+        train("sci", steps=[3, 8, 9], out=str(tmp_path / "listed"), resume=True, **FAST)
+
+
+@pytest.mark.parametrize("steps,message", [("8000,4000", "--steps must be a positive count or increasing counts"),
+                                           ("0", "--steps must be a positive count"),
+                                           ("4000,x", "'4000,x' is not a step count")])
+def test_bad_step_budgets_exit_2_before_training(steps, message, capsys, tmp_path):
+    from benchmark.cli import main
+
+    try:
+        code = main(["train", "sci", "--steps", steps, "--out", str(tmp_path / "run")])
+    except SystemExit as stop:  # argparse's own errors: the usage line, then the error
+        code = stop.code
+    assert code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_paired_data_is_reproducible_and_in_range(monkeypatch):
     monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
     data = PairedData(None, (32, 128), 10, seed=0, log=lambda *a: None)
