@@ -478,9 +478,16 @@ class Runner:
         """Every unit of the plan (``cells`` False: only the pass-through ceiling); writes the run
         folder and returns the summary (or the ceiling table when ``cells`` is False). One run at a
         time per folder: a second process on the same --out stops with a clear error."""
+        created = not os.path.isdir(self.out)
         check_writable(self.out)
-        with RunLock(self.out, self.log):
-            return self._run(cells)
+        try:
+            with RunLock(self.out, self.log):
+                return self._run(cells)
+        except BenchmarkError:
+            if created:  # a request refused before any work leaves no empty run folder behind
+                with contextlib.suppress(OSError):
+                    os.rmdir(self.out)
+            raise
 
     def _run(self, cells: bool) -> pd.DataFrame:
         self.prepare()

@@ -47,11 +47,14 @@ def test_cuda_without_a_gpu(capsys, tmp_path):
 
 def test_missing_data_root_and_empty_dataset(capsys, tsv_root, monkeypatch):
     monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
+    monkeypatch.chdir(tsv_root)
     assert main(["run", "--datasets", "svt", "--quiet"]) == 2
     assert "needs --data-root" in capsys.readouterr().err
     assert main(["run", "--datasets", str(tsv_root / "empty"), "--restorers", "identity", "--quiet",
                  "--out", str(tsv_root / "o")]) == 2
     assert "has no usable samples" in capsys.readouterr().err
+    # refused requests leave no empty run folders (the default --out is runs/<time>)
+    assert not (tsv_root / "o").exists() and not list((tsv_root / "runs").glob("*"))
 
 
 def test_unwritable_out(capsys, tmp_path):
