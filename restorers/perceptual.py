@@ -35,7 +35,9 @@ def load_stlpips() -> nn.Module:
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
-    return net
+    # its convolutions run at full resolution (shift-tolerant: stride 1, then blur-pooling); in
+    # channels-last layout they are ~15% faster on CPU, which is most of a DiD training step
+    return net.to(memory_format=torch.channels_last)
 
 
 def perceptual_loss(net: nn.Module, a: torch.Tensor, b: torch.Tensor, min_side: int = 64) -> torch.Tensor:
