@@ -40,7 +40,7 @@ from restorers import load as load_restorer
 from restorers.base import RestorerError
 from restorers.checkpoints import WEIGHTS_DIR, checkpoint_name, save_checkpoint
 from restorers.canvas import resize
-from restorers.training import DEGRADATION_RANGES, Recipe, Trainer, make_trainer
+from restorers.training import DEGRADATION_RANGES, Recipe, Trainer, make_trainer, stretches
 
 from . import datasets, metrics, recognizers
 from .datasets import synth
@@ -241,11 +241,6 @@ def lr_at(step: int, total: int, recipe: Recipe) -> float:
         return recipe.lr * (step + 1) / recipe.warmup
     progress = (step - recipe.warmup) / max(1, total - recipe.warmup)
     return recipe.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
-def stretches(budgets: list[int]) -> list[list[int]]:
-    """[[first step, budget], ...] of increasing step budgets trained one after another."""
-    return [[first, total] for first, total in zip([0] + budgets[:-1], budgets)]
 
 
 def budget_at(step: int, budgets: list[list[int]]) -> int:

@@ -53,7 +53,7 @@ from .diffusion.samplers import edm_heun
 from .diffusion.schedules import karras_sigmas
 from .diffusion.unet import UNet
 from .perceptual import load_stlpips, perceptual_loss
-from .training import DEGRADATION_RANGES, Recipe, diffusion_recipe, preset_settings
+from .training import DEGRADATION_RANGES, Recipe, diffusion_recipe, preset_settings, stretches
 
 SIGMA_DATA = 0.5
 
@@ -179,10 +179,8 @@ def budgets(meta: dict) -> list[list[int]]:
 
 def steps_option(meta: dict) -> str:
     """The ``--steps`` that trains a run like the checkpoint's (4000,8000 for one extended at 4000)."""
-    stretches = budgets(meta)
-    if all(first == (stretches[i - 1][1] if i else 0) for i, (first, _) in enumerate(stretches)):
-        return ",".join(str(total) for _, total in stretches)
-    return "<did's steps>"
+    totals = [total for _, total in budgets(meta)]
+    return ",".join(map(str, totals)) if stretches(totals) == budgets(meta) else "<did's steps>"
 
 
 def training_differences(ablation: dict, did: dict, ablated: set[str]) -> list[str]:

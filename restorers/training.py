@@ -53,6 +53,11 @@ class Recipe:
         return tuple(self.stage_crops.get(stage, self.crop))
 
 
+def stretches(budgets: list[int]) -> list[list[int]]:
+    """[[first step, budget], ...] of increasing step budgets trained one after another (``--steps 4000,8000``)."""
+    return [[first, total] for first, total in zip([0] + budgets[:-1], budgets)]
+
+
 def preset_settings(method: str, presets: dict, preset: str) -> dict:
     """The settings of one checkpoint preset of ``method``, or a RestorerError naming the presets."""
     if preset not in presets:

@@ -2,8 +2,9 @@
 # Train every shipped `compact` checkpoint on CPU and install it into restorers/weights.
 # Two queues run side by side with one thread each (on a 2-core machine that trains ~40% faster
 # than one queue with two threads). Each training validates every 250 steps and stops once its
-# validation curve has flattened (or at the recipe's step budget; did and its ablations run their whole budget). Logs and periodic checkpoints
-# go to training/; an interrupted run continues where it stopped when the script is started again.
+# validation curve has flattened (or at the recipe's step budget; did and its ablations run their
+# whole budget). Logs and periodic checkpoints go to training/; an interrupted run continues where
+# it stopped when the script is started again.
 #   usage: bash scripts/train_compact.sh /path/to/shared/data/str
 set -euo pipefail
 cd "$(dirname "$0")/.."
