@@ -20,6 +20,7 @@ periodic checkpoint left it. Batches are made one step ahead on a second thread.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -164,9 +165,21 @@ class Validation:
                 self.samples.append((sample_id, image, datasets.normalize_label(label)))
         self.sampler_crops = min(sampler_crops, len(self.samples))
         self.cells = [Cell(b, s) for b, s in VALIDATION_CELLS]
-        self.degraded = {cell: [degradations.degrade(image, cell, stable_seed("validation", sample_id, cell.key))
-                                for sample_id, image, _ in self.samples] for cell in self.cells}
+        self.degraded = self._degrade()
         self.recognizer = recognizers.create("easyocr", device)
+
+    def _degrade(self) -> dict:
+        return {cell: [degradations.degrade(image, cell, stable_seed("validation", sample_id, cell.key))
+                       for sample_id, image, _ in self.samples] for cell in self.cells}
+
+    def on(self, samples: list[tuple[str, np.ndarray, str]], cells: list[Cell] | None = None) -> "Validation":
+        """The same scoring (seeds, batch, reader) on other (key, clean uint8, label) crops and cells,
+        to see whether validation levels are test levels; shares this one's reader."""
+        other = copy.copy(self)
+        other.samples, other.cells = list(samples), list(cells or self.cells)
+        other.sampler_crops = min(self.sampler_crops, len(other.samples))
+        other.degraded = other._degrade()
+        return other
 
     def scores(self, images: list[np.ndarray], count: int) -> dict:
         """PSNR and EasyOCR word accuracy / 1-NED of restored float images against the first ``count`` crops."""
@@ -316,7 +329,7 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
         ema = _Ema(modules, recipe.ema) if recipe.ema else None
         start, losses, curve = 0, [], {"points": [], "stopped_early": False}
         # [first step, step budget the lr schedule runs to]; one more per extension
-        budgets = stretches(requested) if len(requested) > 1 else [[0, total]]
+        budgets = stretches(requested or [total])
         path = _state_path(out, stage_name)
         if resume and os.path.exists(path):
             state = torch.load(path, map_location=device, weights_only=False)

@@ -15,20 +15,10 @@ import argparse
 import numpy as np
 import torch
 
-from benchmark import datasets, metrics, recognizers
-from benchmark.training import Validation, to_tensor, validation_ids
-from degradations import Cell, degrade, stable_seed
+from benchmark import datasets
+from benchmark.training import Validation, validation_ids
+from degradations import Cell
 from restorers import load
-
-
-def mean_ned(restorer, crops, cell, reader) -> float:
-    dark = [degrade(image, cell, stable_seed("validation", key, cell.key)) for key, image, _ in crops]
-    seeds = [stable_seed("validation-restore", key) for key, _, _ in crops]
-    with torch.no_grad():
-        out = restorer.restore_many([to_tensor(d)[0] for d in dark], seeds)
-    images = [(np.clip(o.permute(1, 2, 0).numpy(), 0, 1) * 255 + 0.5).astype(np.uint8) for o in out]
-    texts = [datasets.normalize_label(t) for t, _ in reader.recognize(images)]
-    return float(np.mean([metrics.ned_similarity(t, label) for t, (_, _, label) in zip(texts, crops)]))
 
 
 def main() -> None:
@@ -57,12 +47,12 @@ def main() -> None:
         f"{args.train_set}, {args.crops} trained on": [(f"{args.train_set}:{trained_on[i].sample_id}",
                                                        trained_on[i].image, trained_on[i].target) for i in picked],
     }
-    reader = recognizers.create("easyocr", "cpu")
     identity = load("identity")
     restorer = load(args.restorer, checkpoint_dir=args.checkpoints)
     print(f"{args.restorer} at b = {b}, sigma = {s}: EasyOCR 1-NED (share of the dark input's)")
     for name, crops in rows.items():
-        dark, restored = mean_ned(identity, crops, cell, reader), mean_ned(restorer, crops, cell, reader)
+        scored = validation.on(crops, [cell])
+        dark, restored = (scored.run(r)[cell.key]["ned"] for r in (identity, restorer))
         print(f"  {name:32s} dark input {dark:.3f}  {args.restorer} {restored:.3f}  ({restored / max(dark, 1e-9):.0%})")
 
 
