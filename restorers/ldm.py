@@ -1,7 +1,7 @@
 """LDM: latent diffusion (Rombach et al., CVPR 2022) trained as a low-light restorer.
 
 Stage 1, autoencoder: a KL-regularized convolutional autoencoder with downsampling f (the compact
-preset: f = 2 on 64 px canvases, an 8-channel 32 x W/2 latent; the paper preset: f = 4, 4 channels), trained on clean crops with
+preset: f = 2 on 80 px canvases, an 8-channel 40 x W/2 latent; the paper preset: f = 4, 4 channels), trained on clean crops with
 L1 + 0.1 ST-LPIPS reconstruction loss and a tiny KL weight (1e-6). (With LDM's perceptual
 weight of 1, a CPU-sized training budget learned texture instead of fidelity: about 17 dB PSNR.)
 No patch discriminator: on CPU-sized training budgets it did not pay for its cost. After stage 1, latents are scaled to
@@ -217,8 +217,8 @@ PRESETS = {
                     stage_steps={"autoencoder": 3000, "diffusion": 6000}, sampling_steps=20, parametrization="edm"),
     # For a lent GPU: the compact resolution (f = 2, 8 latent channels) with wider networks, below 16 MB in fp16.
     "gpu": dict(ae_channels=48, downsample=2, latent_channels=8, channels=64, channel_mult=(1, 2, 2), blocks=2,
-                attention_levels=(2,), canvas_height=64, batch_size=64, crop=(64, 256), lr=2e-4,
-                stage_steps={"autoencoder": 20000, "diffusion": 40000}, sampling_steps=20, parametrization="edm"),
+                attention_levels=(2,), canvas_height=80, batch_size=64, crop=(80, 240), stage_crops={"autoencoder": (64, 128)},
+                lr=2e-4, stage_steps={"autoencoder": 20000, "diffusion": 40000}, sampling_steps=20, parametrization="edm"),
     "paper": dict(ae_channels=128, downsample=4, latent_channels=4, channels=192, channel_mult=(1, 2, 3, 4), blocks=2,
                   attention_levels=(2, 3), canvas_height=128, batch_size=16, crop=(128, 256), lr=1e-4,
                   stage_steps={"autoencoder": 100000, "diffusion": 200000}, sampling_steps=50,
