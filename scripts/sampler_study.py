@@ -3,7 +3,7 @@ own sampler's trajectory, next to its estimate at the same time on an input made
 process from the true clean crop (where the network was trained), scored by PSNR and EasyOCR.
 
     python scripts/sampler_study.py --method dtdm --data-root ../shared/data/str --dataset iiit5k \
-        --cell 0.5,0.2 --crops 40 [--checkpoints DIR]
+        --cell 0.5,0.2 --crops 40 [--checkpoints DIR] [--steps N]
 
 For DiD (`--method did` or `did-1step`) the rows are its scales: each scale's output along its own
 cascade, and the same scale conditioned on the clean crop's previous scale and thumbnail (teacher
@@ -106,11 +106,15 @@ def main() -> None:
     parser.add_argument("--cell", default="0.5,0.2", help="brightness,noise")
     parser.add_argument("--crops", type=int, default=40)
     parser.add_argument("--checkpoints", help="folder of checkpoints to use instead of the shipped ones")
+    parser.add_argument("--steps", type=int, help="sampler steps instead of the method's default (dtdm, ldm): "
+                        "does a finer discretization keep what the first estimate reads?")
     args = parser.parse_args()
+    if args.steps is not None and args.method not in ("dtdm", "ldm"):
+        parser.error("--steps applies to dtdm and ldm only")
     torch.set_flush_denormal(True)
     cell = Cell(*map(float, args.cell.split(",")))
     ds = datasets.load(args.dataset, args.data_root, limit=args.crops)
-    r = load(args.method, checkpoint_dir=args.checkpoints)
+    r = load(args.method, checkpoint_dir=args.checkpoints, **({"steps": args.steps} if args.steps else {}))
     reader = recognizers.create("easyocr", "cpu")
     per_step: dict[int, list] = {}
     finals = []
