@@ -179,8 +179,9 @@ def budgets(meta: dict) -> list[list[int]]:
 
 def steps_option(meta: dict) -> str:
     """The ``--steps`` that trains a run like the checkpoint's (4000,8000 for one extended at 4000)."""
-    totals = [total for _, total in budgets(meta)]
-    return ",".join(map(str, totals)) if stretches(totals) == budgets(meta) else "<did's steps>"
+    trained = budgets(meta)
+    totals = [total for _, total in trained]
+    return ",".join(map(str, totals)) if stretches(totals) == trained else "<did's steps>"
 
 
 def training_differences(ablation: dict, did: dict, ablated: set[str]) -> list[str]:
