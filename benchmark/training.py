@@ -342,9 +342,11 @@ def train(method: str, preset: str = "compact", data_root: str | None = None, st
             # states written before budgets were kept were always resumed with their own budget
             trained_budgets = state.get("budgets") or [[0, total]]
             if len(requested) > 1:
+                # only the budgets begun by this step shaped the schedule so far (a state saved mid-run lists them all)
                 begun = [b for b in budgets if b[0] < start]
-                if begun != trained_budgets:
-                    raise BenchmarkError(f"{path} was trained to step {start} with budgets {trained_budgets}, "
+                trained_begun = [b for b in trained_budgets if b[0] < start]
+                if begun != trained_begun:
+                    raise BenchmarkError(f"{path} was trained to step {start} with budgets {trained_begun}, "
                                          f"not the {begun} that --steps {','.join(map(str, requested))} gives")
             elif trained_budgets[-1][1] != total:
                 # a longer (or shorter) --steps on resume continues the cosine schedule from this step's place

@@ -94,6 +94,33 @@ def test_increasing_budgets_train_like_a_run_resumed_with_each(tmp_path, monkeyp
         train("sci", steps=[3, 8, 9], out=str(tmp_path / "listed"), resume=True, **FAST)
 
 
+def test_increasing_budgets_interrupted_in_the_first_budget_resume_with_the_same_command(tmp_path, monkeypatch):
+    """An ablation trained with --steps 4,8 and stopped at step 2 resumes with --steps 4,8 to did's weights."""
+    monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
+    from restorers import sci
+
+    train("sci", steps=[4, 8], out=str(tmp_path / "full"), **FAST)
+    calls = {"n": 0}
+    original = sci.SCITrainer.loss
+
+    def interrupt_at_step_3(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(sci.SCITrainer, "loss", interrupt_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        train("sci", steps=[4, 8], out=str(tmp_path / "resumed"), checkpoint_every=2, **FAST)
+    with pytest.raises(BenchmarkError, match=r"trained to step 2 with budgets \[\[0, 4\]\], not the \[\[0, 3\]\]"):
+        train("sci", steps=[3, 8], out=str(tmp_path / "resumed"), resume=True, **FAST)  # another schedule so far
+    monkeypatch.setattr(sci.SCITrainer, "loss", original)
+    resumed = train("sci", steps=[4, 8], out=str(tmp_path / "resumed"), resume=True, checkpoint_every=2, **FAST)
+    assert resumed["budgets"] == [[0, 4], [4, 8]]
+    a, b = weights(tmp_path / "full"), weights(tmp_path / "resumed")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 @pytest.mark.parametrize("steps,message", [("8000,4000", "--steps must be a positive count or increasing counts"),
                                            ("0", "--steps must be a positive count"),
                                            ("4000,x", "'4000,x' is not a step count")])
