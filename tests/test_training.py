@@ -17,6 +17,24 @@ def weights(out):
     return torch.load(os.path.join(out, "sci-compact.pt"), weights_only=True)["state_dict"]
 
 
+def interrupt_sci_at_step(step, monkeypatch) -> dict:
+    """Make SCI's training raise KeyboardInterrupt at its ``step``-th loss (counting from 1);
+    set the returned counter negative to let it run on."""
+    from restorers import sci
+
+    calls = {"n": 0}
+    original = sci.SCITrainer.loss
+
+    def interrupting(self, *args):
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(sci.SCITrainer, "loss", interrupting)
+    return calls
+
+
 def test_same_seed_same_weights_and_metadata(tmp_path, monkeypatch):
     monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
     a = train("sci", steps=4, out=str(tmp_path / "a"), **FAST)
@@ -37,18 +55,7 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch)
     monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
     train("sci", steps=6, out=str(tmp_path / "full"), **FAST)
 
-    from restorers import sci
-
-    calls = {"n": 0}
-    original = sci.SCITrainer.loss
-
-    def interrupt_at_step_5(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(sci.SCITrainer, "loss", interrupt_at_step_5)
+    calls = interrupt_sci_at_step(5, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         train("sci", steps=6, out=str(tmp_path / "resumed"), checkpoint_every=2, **FAST)
     calls["n"] = -100
@@ -97,24 +104,13 @@ def test_increasing_budgets_train_like_a_run_resumed_with_each(tmp_path, monkeyp
 def test_increasing_budgets_interrupted_in_the_first_budget_resume_with_the_same_command(tmp_path, monkeypatch):
     """An ablation trained with --steps 4,8 and stopped at step 2 resumes with --steps 4,8 to did's weights."""
     monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
-    from restorers import sci
-
     train("sci", steps=[4, 8], out=str(tmp_path / "full"), **FAST)
-    calls = {"n": 0}
-    original = sci.SCITrainer.loss
-
-    def interrupt_at_step_3(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(sci.SCITrainer, "loss", interrupt_at_step_3)
+    calls = interrupt_sci_at_step(3, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         train("sci", steps=[4, 8], out=str(tmp_path / "resumed"), checkpoint_every=2, **FAST)
     with pytest.raises(BenchmarkError, match=r"trained to step 2 with budgets \[\[0, 4\]\], not the \[\[0, 3\]\]"):
         train("sci", steps=[3, 8], out=str(tmp_path / "resumed"), resume=True, **FAST)  # another schedule so far
-    monkeypatch.setattr(sci.SCITrainer, "loss", original)
+    calls["n"] = -100
     resumed = train("sci", steps=[4, 8], out=str(tmp_path / "resumed"), resume=True, checkpoint_every=2, **FAST)
     assert resumed["budgets"] == [[0, 4], [4, 8]]
     a, b = weights(tmp_path / "full"), weights(tmp_path / "resumed")
