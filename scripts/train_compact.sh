@@ -4,7 +4,7 @@
 # than one queue with two threads). Each training validates every 250 steps and stops once its
 # validation curve has flattened (or at the recipe's step budget; did and its ablations run their
 # whole budget). Logs and periodic checkpoints go to training/; an interrupted run continues where
-# it stopped when the script is started again.
+# it stopped when the script is started again (its log grows; nothing earlier is overwritten).
 #   usage: bash scripts/train_compact.sh /path/to/shared/data/str
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ DID_BUDGET=(--steps 4000,8000 --no-early-stop)
 train_one() {
   local method=$1; shift
   OMP_NUM_THREADS=1 python -m benchmark train "$method" --checkpoint-preset compact --data-root "$DATA_ROOT" \
-    --out "training/$method-compact" --install --resume "$@" > "training/$method-compact.log" 2>&1
+    --out "training/$method-compact" --install --resume "$@" >> "training/$method-compact.log" 2>&1
 }
 { train_one dtdm; train_one irsde; train_one sci
   for m in did-no-lpips did-no-cy2 did-no-eta; do train_one "$m" "${DID_BUDGET[@]}"; done; } &
