@@ -77,8 +77,8 @@ CELL = ["dataset", "model", "brightness", "noise", "recognizer"]  # summary.csv'
 def ablation_table(summary: pd.DataFrame, full: str = "did") -> pd.DataFrame:
     """Each DiD variant vs the full method: word accuracy and 1-NED averaged over the degraded
     cells and datasets, the difference to the full method, and that difference's standard error
-    over the cells (each cell pairs a variant with the full method on the same degraded crops).
-    Empty without variants."""
+    over the cells (each cell pairs a variant with the full method on the same degraded crops);
+    the mean PSNR and SSIM beside them where the summary has them. Empty without variants."""
     degraded = summary[~is_clean(summary)]
     variants = degraded[degraded["restorer"].str.fullmatch(rf"{full}(-.+)?")]
     if variants.empty or full not in set(variants["restorer"]) or variants["restorer"].nunique() < 2:
@@ -87,10 +87,11 @@ def ablation_table(summary: pd.DataFrame, full: str = "did") -> pd.DataFrame:
     paired = variants.merge(reference, on=CELL, suffixes=("", "_full"))
     for metric in ("accuracy", "ned"):
         paired[f"{metric}_vs_full"] = paired[metric] - paired[f"{metric}_full"]
+    image_metrics = {m: (m, "mean") for m in ("psnr", "ssim") if m in paired}
     return (paired.groupby(["recognizer", "restorer"], sort=False)
             .agg(cells=("accuracy", "size"), accuracy=("accuracy", "mean"), ned=("ned", "mean"),
                  accuracy_vs_full=("accuracy_vs_full", "mean"), accuracy_vs_full_se=("accuracy_vs_full", "sem"),
-                 ned_vs_full=("ned_vs_full", "mean"), ned_vs_full_se=("ned_vs_full", "sem"))
+                 ned_vs_full=("ned_vs_full", "mean"), ned_vs_full_se=("ned_vs_full", "sem"), **image_metrics)
             .reset_index())
 
 

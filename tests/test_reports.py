@@ -31,7 +31,7 @@ def test_ablation_table_from_summary():
             # did-no-lpips is 0.05 better in 1-NED at noise 0.1 and 0.15 better at 0.2
             ned = acc + (noise - 0.15) * 2 if restorer == "did-no-lpips" else acc
             rows.append(dict(dataset="d", model="did", recognizer="easyocr", brightness=0.5, noise=noise,
-                             restorer=restorer, accuracy=acc + noise, ned=ned))
+                             restorer=restorer, accuracy=acc + noise, ned=ned, psnr=20 * acc + 100 * noise, ssim=acc))
     rows.append(dict(dataset="d", model="did", recognizer="easyocr", brightness=1.0, noise=0.0, restorer="identity",
                      accuracy=1.0, ned=1.0))
     table = ablation_table(pd.DataFrame(rows)).set_index("restorer")
@@ -42,6 +42,9 @@ def test_ablation_table_from_summary():
     # paired over the two cells: differences -0.05 and +0.15 -> sample std 0.1414, / sqrt(2) = 0.1
     assert table.loc["did-no-lpips", "ned_vs_full_se"] == pytest.approx(0.1)
     assert table.loc["did-no-ilvr", "accuracy_vs_full_se"] == pytest.approx(0.0)
+    # the image metrics are plain means over the cells: (18 + 28) / 2 for did-no-ilvr
+    assert table.loc["did-no-ilvr", "psnr"] == pytest.approx(23.0)
+    assert table.loc["did-no-lpips", "ssim"] == pytest.approx(0.55)
     assert ablation_table(pd.DataFrame(rows[-3:])).empty
 
 
