@@ -151,13 +151,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--install", action="store_true",
                        help="also copy the final checkpoint into the package (restorers/weights) to ship it")
 
-    report = sub.add_parser("report", help="(re)write report.html and figures of a run folder")
-    report.add_argument("run_dir")
-    report.add_argument("--history", help="score history file to plot in the report")
-    report.add_argument("--markdown", action="store_true", help="print the run's tables as Markdown instead")
+    report = sub.add_parser("report", help="(re)write report.html and figures of a run folder",
+                            description="Writes RUN_DIR/report.html (self-contained: tables, and figures with the run's saved "
+                                        "example images embedded) and RUN_DIR/figures/*.png from the run's summary.csv, "
+                                        "samples.parquet and saved examples, and prints the HTML path. Nothing is "
+                                        "restored or recognized again.")
+    report.add_argument("run_dir", help="a run folder written by `run` (it holds summary.csv)")
+    report.add_argument("--history", help="score history CSV written by `track`, plotted in the report")
+    report.add_argument("--markdown", action="store_true",
+                        help="print the tables as Markdown instead of writing the report: the means over the degraded "
+                             "cells, one table per dataset and reader, the cost, the readers' agreement and, when the "
+                             "run has DiD variants, each one against `did` (paired over the cells, with standard "
+                             "errors, PSNR and SSIM)")
 
     track = sub.add_parser("track", help="append a run's headline scores to a history; fail on regression")
-    track.add_argument("run_dir")
+    track.add_argument("run_dir", help="a run folder written by `run` (it holds summary.csv)")
     track.add_argument("--history", required=True, help="history file (CSV), created if missing")
     track.add_argument("--threshold", type=float, default=0.02,
                        help="a drop larger than this (absolute, e.g. 0.02 = 2 points) is a regression")
