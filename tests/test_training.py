@@ -117,6 +117,18 @@ def test_increasing_budgets_interrupted_in_the_first_budget_resume_with_the_same
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_finished_run_extended_with_a_longer_budget_list_trains_like_it_from_scratch(tmp_path, monkeypatch):
+    """When did's budget grows (--steps 4,8 -> 4,8,12), an ablation finished at 8 resumes from its final
+    state (carried by scripts/carry_training_states.sh) to the weights it would have from step 0."""
+    monkeypatch.delenv("BENCHMARK_DATA_ROOT", raising=False)
+    train("sci", steps=[4, 8], out=str(tmp_path / "extended"), **FAST)
+    extended = train("sci", steps=[4, 8, 12], out=str(tmp_path / "extended"), resume=True, **FAST)
+    scratch = train("sci", steps=[4, 8, 12], out=str(tmp_path / "scratch"), **FAST)
+    assert extended["budgets"] == scratch["budgets"] == [[0, 4], [4, 8], [8, 12]]
+    a, b = weights(tmp_path / "extended"), weights(tmp_path / "scratch")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 @pytest.mark.parametrize("steps,message", [("8000,4000", "--steps must be a positive count or increasing counts"),
                                            ("0", "--steps must be a positive count"),
                                            ("4000,x", "'4000,x' is not a step count")])
