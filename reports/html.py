@@ -11,7 +11,8 @@ import pandas as pd
 from restorers.checkpoints import atomic_write
 
 from . import figures
-from .tables import ablation_table, cost_table, headline_table, is_clean, quality_table, reader_agreement
+from .tables import (ablation_table, cost_table, gain_over_input_grid, gain_over_input_table, headline_table, is_clean,
+                     quality_table, reader_agreement)
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1200px;color:#1f2328}
@@ -65,7 +66,8 @@ def write_report(run_dir: str, history: str | None = None) -> str:
     fig_dir = os.path.join(run_dir, "figures")
     os.makedirs(fig_dir, exist_ok=True)
     tables = {"headline": headline_table(summary), "quality": quality_table(summary), "cost": cost_table(samples),
-              "ablation": ablation_table(summary), "agreement": reader_agreement(summary)}
+              "ablation": ablation_table(summary), "agreement": reader_agreement(summary),
+              "gain_over_input": gain_over_input_table(summary)}
     table_dir = os.path.join(run_dir, "tables")
     os.makedirs(table_dir, exist_ok=True)
     for name, table in tables.items():
@@ -101,6 +103,14 @@ def write_report(run_dir: str, history: str | None = None) -> str:
         if path:
             parts.append(f"<h2>Brightness × noise heatmaps ({html.escape(rec)})</h2>")
             parts.append(_embed(path))
+
+    if not tables["gain_over_input"].empty:
+        parts.append("<h2>Where each restorer helps: gain in 1-NED over the dark input, by noise level</h2>"
+                     "<p class='note'>per reader and noise level: the restorer's 1-NED minus the dark input's "
+                     "(<code>identity</code>), averaged over the degraded cells at that level (datasets × "
+                     "brightness; each cell pairs the two on the same crops) ± its standard error over them. "
+                     "Positive: the restorer reads more than the input.</p>")
+        parts.append(_table(gain_over_input_grid(tables["gain_over_input"]), "gain-table", floatfmt="{:g}"))
 
     parts.append("<h2>All cells</h2><p class='note'>one row per dataset × cell × restorer × recognizer "
                  "(summary.csv); KID ± std over subsets; clean row = upper bound.</p>")

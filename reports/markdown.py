@@ -5,7 +5,8 @@ import os
 
 import pandas as pd
 
-from .tables import ablation_table, cell_score_tables, cell_scores_label, cost_table, headline_table, reader_agreement
+from .tables import (ablation_table, cell_score_tables, cell_scores_label, cost_table, gain_over_input_grid,
+                     gain_over_input_table, headline_table, reader_agreement)
 
 
 def to_markdown(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
@@ -31,6 +32,10 @@ def markdown_report(run_dir: str) -> str:
     parts = ["### Mean over degraded cells\n", to_markdown(headline_table(summary)),
              "\n### Per cell\n", cell_tables(summary),
              "\n### Cost\n", to_markdown(cost_table(samples), "{:.4g}")]
+    gains = gain_over_input_table(summary)
+    if not gains.empty:
+        parts += ["\n### Gain in 1-NED over the dark input, by noise level (± SE over the cells at that level)\n",
+                  to_markdown(gain_over_input_grid(gains), "{:g}")]
     agreement = reader_agreement(summary)
     if not agreement.empty:
         parts += ["\n### Reader agreement (Kendall's τ of the restorers' 1-NED ranking per cell)\n",

@@ -74,6 +74,43 @@ def cell_scores_label() -> str:
 CELL = ["dataset", "model", "brightness", "noise", "recognizer"]  # summary.csv's keys but the restorer
 
 
+def paired_differences(scores: pd.DataFrame, reference: str, metrics, suffix: str) -> pd.DataFrame:
+    """Each row of ``scores`` beside the ``reference`` restorer's row of the same cell (dataset, model,
+    brightness, noise, recognizer: the same degraded crops), with ``<metric>_vs_<suffix>`` = its score
+    minus the reference's. Differences paired like this cancel what the crops of a cell have in common."""
+    reference_scores = scores[scores["restorer"] == reference][CELL + list(metrics)]
+    paired = scores.merge(reference_scores, on=CELL, suffixes=("", f"_{suffix}"))
+    for metric in metrics:
+        paired[f"{metric}_vs_{suffix}"] = paired[metric] - paired[f"{metric}_{suffix}"]
+    return paired
+
+
+def gain_over_input_table(summary: pd.DataFrame, metric: str = "ned", reference: str = "identity") -> pd.DataFrame:
+    """Where a restorer helps: per recognizer x noise level x restorer, its ``metric`` minus the dark
+    input's (``identity``) averaged over the degraded cells at that noise level (datasets x
+    brightness), with the standard error over those cells. Empty without ``identity`` and another
+    restorer."""
+    degraded = summary[~is_clean(summary)]
+    if reference not in set(degraded["restorer"]) or degraded["restorer"].nunique() < 2:
+        return pd.DataFrame()
+    paired = paired_differences(degraded, reference, (metric,), "input")
+    paired = paired[paired["restorer"] != reference]
+    gain = f"{metric}_vs_input"
+    return (paired.groupby(["recognizer", "noise", "restorer"], sort=False)
+            .agg(cells=(gain, "size"), gain=(gain, "mean"), gain_se=(gain, "sem"))
+            .reset_index().sort_values(["recognizer", "noise"], kind="stable", ignore_index=True))
+
+
+def gain_over_input_grid(gains: pd.DataFrame) -> pd.DataFrame:
+    """``gain_over_input_table`` for reading: one row per recognizer x noise level, one column per
+    restorer, entries '+gain ± standard error'."""
+    text = [f"{g:+.3f}" + ("" if pd.isna(se) else f" ± {se:.3f}") for g, se in zip(gains["gain"], gains["gain_se"])]
+    return (gains.assign(value=text)
+            .pivot(index=["recognizer", "noise"], columns="restorer", values="value")
+            .reindex(columns=list(dict.fromkeys(gains["restorer"])))
+            .fillna("").reset_index().rename_axis(columns=None))
+
+
 def ablation_table(summary: pd.DataFrame, full: str = "did") -> pd.DataFrame:
     """Each DiD variant vs the full method: word accuracy and 1-NED averaged over the degraded
     cells and datasets, the difference to the full method, and that difference's standard error
@@ -83,10 +120,7 @@ def ablation_table(summary: pd.DataFrame, full: str = "did") -> pd.DataFrame:
     variants = degraded[degraded["restorer"].str.fullmatch(rf"{full}(-.+)?")]
     if variants.empty or full not in set(variants["restorer"]) or variants["restorer"].nunique() < 2:
         return pd.DataFrame()
-    reference = variants[variants["restorer"] == full][CELL + ["accuracy", "ned"]]
-    paired = variants.merge(reference, on=CELL, suffixes=("", "_full"))
-    for metric in ("accuracy", "ned"):
-        paired[f"{metric}_vs_full"] = paired[metric] - paired[f"{metric}_full"]
+    paired = paired_differences(variants, full, ("accuracy", "ned"), "full")
     image_metrics = {m: (m, "mean") for m in ("psnr", "ssim") if m in paired}
     return (paired.groupby(["recognizer", "restorer"], sort=False)
             .agg(cells=("accuracy", "size"), accuracy=("accuracy", "mean"), ned=("ned", "mean"),

@@ -42,6 +42,7 @@ def test_report_renders_in_chromium(report, tmp_path):
             i => ({name: i.dataset.file, ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth}))""")
         rows = page.evaluate("() => document.querySelectorAll('#main-table tbody tr').length")
         headers = page.evaluate("() => Array.from(document.querySelectorAll('#main-table th')).map(t => t.textContent)")
+        gain_rows = page.evaluate("() => document.querySelectorAll('#gain-table tbody tr').length")
         sections = page.evaluate("() => Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
@@ -51,7 +52,8 @@ def test_report_renders_in_chromium(report, tmp_path):
     assert any(n.startswith("example_") for n in names)
     assert rows == 2 * (1 + 4 * 3)  # (clean + 4 cells x 3 restorers) x 2 default readers, one dataset
     assert {"accuracy", "ned", "psnr", "ssim", "kid", "perceptual"} <= set(headers)
-    for title in ("Cost", "Image quality", "Configuration", "All cells"):
+    assert gain_rows == 2 * 2  # 2 readers x 2 noise levels, against identity
+    for title in ("Cost", "Image quality", "Configuration", "All cells", "Where each restorer helps"):
         assert any(title in s for s in sections), title
     assert os.path.getsize(tmp_path / "report.png") > 10_000
     if os.environ.get("REPORT_SCREENSHOT"):

@@ -7,7 +7,7 @@ import pytest
 
 from reports import facts
 from reports.markdown import cell_tables, to_markdown
-from reports.tables import ablation_table, reader_agreement
+from reports.tables import ablation_table, gain_over_input_grid, gain_over_input_table, reader_agreement
 
 from .conftest import REPO
 
@@ -46,6 +46,32 @@ def test_ablation_table_from_summary():
     assert table.loc["did-no-ilvr", "psnr"] == pytest.approx(23.0)
     assert table.loc["did-no-lpips", "ssim"] == pytest.approx(0.55)
     assert ablation_table(pd.DataFrame(rows[-3:])).empty
+
+
+def test_gain_over_input_pairs_each_restorer_with_the_dark_input_per_noise_level():
+    rows = [dict(dataset="d", model="did", recognizer="r", brightness=1.0, noise=0.0, restorer="identity",
+                 accuracy=1.0, ned=1.0)]
+    # identity / x 1-NED at two brightness levels per noise level; y only at noise 0.2
+    scores = {(0.5, 0.1): (0.8, 0.6), (0.4, 0.1): (0.6, 0.5), (0.5, 0.2): (0.3, 0.5), (0.4, 0.2): (0.1, 0.5)}
+    for (brightness, noise), (dark, x) in scores.items():
+        rows.append(dict(dataset="d", model="did", recognizer="r", brightness=brightness, noise=noise,
+                         restorer="identity", accuracy=0.0, ned=dark))
+        rows.append(dict(dataset="d", model="did", recognizer="r", brightness=brightness, noise=noise,
+                         restorer="x", accuracy=0.0, ned=x))
+    rows.append(dict(dataset="d", model="did", recognizer="r", brightness=0.5, noise=0.2, restorer="y",
+                     accuracy=0.0, ned=0.4))
+    gains = gain_over_input_table(pd.DataFrame(rows)).set_index(["noise", "restorer"])
+    assert list(gains.index) == [(0.1, "x"), (0.2, "x"), (0.2, "y")]  # no identity row, no clean cell
+    assert gains.loc[(0.1, "x"), "gain"] == pytest.approx(-0.15)  # (-0.2 - 0.1) / 2
+    assert gains.loc[(0.2, "x"), "gain"] == pytest.approx(0.3)  # (0.2 + 0.4) / 2
+    # differences 0.2 and 0.4 over the two cells: std 0.1414 / sqrt(2) = 0.1
+    assert gains.loc[(0.2, "x"), "gain_se"] == pytest.approx(0.1)
+    assert gains.loc[(0.2, "y"), "cells"] == 1 and gains.loc[(0.2, "y"), "gain"] == pytest.approx(0.1)
+    grid = gain_over_input_grid(gains.reset_index())
+    assert grid.columns.tolist() == ["recognizer", "noise", "x", "y"]
+    assert grid["x"].tolist() == ["-0.150 ± 0.050", "+0.300 ± 0.100"]
+    assert grid["y"].tolist() == ["", "+0.100"]  # one cell: no standard error
+    assert gain_over_input_table(pd.DataFrame([r for r in rows if r["restorer"] != "identity"])).empty
 
 
 def test_reader_agreement_per_cell():
