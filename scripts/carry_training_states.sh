@@ -15,6 +15,11 @@ case "${1:-}" in
     for dir in training/*/; do
       run=$(basename "$dir")
       if compgen -G "training/$run/state-*.pt" >/dev/null; then
+        # git is no place for large files: a state over 30 MB (did-per-scale's three networks, 37.6 MB)
+        # stays in training/ only, and its run starts again from step 0 if training/ is lost
+        if [ -n "$(find training/"$run" -name 'state-*.pt' -size +30M)" ]; then
+          echo "$run: not carried, a state is over 30 MB"; continue
+        fi
         mkdir -p "training-states/$run"
         cp training/"$run"/state-*.pt "training-states/$run/"
         if [ -f "training/$run/$run.pt" ]; then status=finished; else status=unfinished; fi
