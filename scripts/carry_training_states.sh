@@ -8,30 +8,47 @@
 # grows and its ablations must follow). Commit training-states/ afterwards; `git rm -r` a run's folder
 # there once it will not be resumed. `restore` never overwrites a state already in training/. A state is
 # about 12.5 MB for a compact DiD (weights, EMA and Adam moments in float32): resuming from it is exact.
+# A state over 25 MB (did-per-scale's three networks, 37.6 MB) is carried in 25 MB parts
+# (state-main.pt.part-00, -01, ...) with its SHA-256, because git is no place for files over 30 MB;
+# `restore` joins the parts and checks the hash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PART=25M
 case "${1:-}" in
   save)
     for dir in training/*/; do
       run=$(basename "$dir")
-      if compgen -G "training/$run/state-*.pt" >/dev/null; then
-        # git is no place for large files: a state over 30 MB (did-per-scale's three networks, 37.6 MB)
-        # stays in training/ only, and its run starts again from step 0 if training/ is lost
-        if [ -n "$(find training/"$run" -name 'state-*.pt' -size +30M)" ]; then
-          echo "$run: not carried, a state is over 30 MB"; continue
+      compgen -G "training/$run/state-*.pt" >/dev/null || continue
+      mkdir -p "training-states/$run"
+      for state in training/"$run"/state-*.pt; do
+        name=$(basename "$state")
+        rm -f "training-states/$run/$name" "training-states/$run/$name".part-* "training-states/$run/$name.sha256"
+        if [ -n "$(find "$state" -size +"$PART")" ]; then
+          split -b "$PART" -d "$state" "training-states/$run/$name.part-"
+          (cd "training/$run" && sha256sum "$name") > "training-states/$run/$name.sha256"
+        else
+          cp "$state" "training-states/$run/"
         fi
-        mkdir -p "training-states/$run"
-        cp training/"$run"/state-*.pt "training-states/$run/"
-        if [ -f "training/$run/$run.pt" ]; then status=finished; else status=unfinished; fi
-        echo "$run ($status): carried $(ls training-states/"$run")"
-      fi
+      done
+      if [ -f "training/$run/$run.pt" ]; then status=finished; else status=unfinished; fi
+      echo "$run ($status): carried $(ls training-states/"$run" | tr '\n' ' ')"
     done ;;
   restore)
     for dir in training-states/*/; do
       [ -d "$dir" ] || continue
       run=$(basename "$dir")
       mkdir -p "training/$run"
-      cp -n training-states/"$run"/state-*.pt "training/$run/"
+      cp -n training-states/"$run"/state-*.pt "training/$run/" 2>/dev/null || true
+      for sum in training-states/"$run"/state-*.pt.sha256; do
+        [ -f "$sum" ] || continue
+        name=$(basename "$sum" .sha256)
+        [ -f "training/$run/$name" ] && continue  # never overwrite
+        cat training-states/"$run/$name".part-* > "training/$run/$name.joining"
+        mv "training/$run/$name.joining" "training/$run/$name"
+        if ! (cd "training/$run" && sha256sum --quiet -c "../../$sum"); then
+          rm "training/$run/$name"; echo "$run: the parts of $name do not join to its SHA-256" >&2; exit 1
+        fi
+      done
       echo "$run: restored into training/$run"
     done ;;
   *) echo "usage: bash scripts/carry_training_states.sh save|restore" >&2; exit 2 ;;

@@ -1,11 +1,13 @@
 """Nothing lost, nothing counted twice: kill -9 and resume, damaged unit files, two runs on one
 folder, Ctrl-C, and the same numbers from the same command."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from benchmark.cli import main
@@ -113,3 +115,32 @@ def test_same_command_same_bytes_and_batch_size_changes_nothing(reference, tmp_p
     assert (again / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
     assert (batched / "summary.csv").read_bytes() == (reference / "summary.csv").read_bytes()
     assert (again / "ceiling.csv").read_bytes() == (reference / "ceiling.csv").read_bytes()
+
+
+def test_training_states_travel_through_git_in_parts(tmp_path):
+    """carry_training_states.sh: a state too large for one git file goes in parts that join to the
+    same bytes; a damaged part is an error, never a silently wrong state; restore overwrites nothing."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(os.path.join(REPO, "scripts", "carry_training_states.sh"), tmp_path / "scripts")
+    big, small = tmp_path / "training" / "big" / "state-main.pt", tmp_path / "training" / "small" / "state-main.pt"
+    for path, size in ((big, 27 * 2 ** 20), (small, 1000)):
+        path.parent.mkdir(parents=True)
+        path.write_bytes(np.random.default_rng(size).bytes(size))
+    original = big.read_bytes(), small.read_bytes()
+    carry = lambda action: subprocess.run(["bash", "scripts/carry_training_states.sh", action], cwd=tmp_path,
+                                          capture_output=True, text=True)
+    assert carry("save").returncode == 0
+    carried = tmp_path / "training-states"
+    assert sorted(p.name for p in (carried / "big").iterdir()) == [
+        "state-main.pt.part-00", "state-main.pt.part-01", "state-main.pt.sha256"]
+    assert (carried / "small" / "state-main.pt").read_bytes() == original[1]
+    shutil.rmtree(tmp_path / "training")
+    assert carry("restore").returncode == 0
+    assert (big.read_bytes(), small.read_bytes()) == original
+    small.write_bytes(b"newer")  # a state already in training/ is kept
+    assert carry("restore").returncode == 0 and small.read_bytes() == b"newer"
+    big.unlink()
+    with open(carried / "big" / "state-main.pt.part-01", "ab") as f:
+        f.write(b"x")
+    result = carry("restore")
+    assert result.returncode == 1 and "do not join" in result.stderr and not big.exists()
