@@ -25,7 +25,8 @@ case "${1:-}" in
         rm -f "training-states/$run/$name" "training-states/$run/$name".part-* "training-states/$run/$name.sha256"
         if [ -n "$(find "$state" -size +"$PART")" ]; then
           split -b "$PART" -d "$state" "training-states/$run/$name.part-"
-          (cd "training/$run" && sha256sum "$name") > "training-states/$run/$name.sha256"
+          # the hash of the parts themselves: the training may replace the state meanwhile
+          cat "training-states/$run/$name".part-* | sha256sum | sed "s/-\$/$name/" > "training-states/$run/$name.sha256"
         else
           cp "$state" "training-states/$run/"
         fi
