@@ -44,11 +44,12 @@ case "${1:-}" in
         [ -f "$sum" ] || continue
         name=$(basename "$sum" .sha256)
         [ -f "training/$run/$name" ] && continue  # never overwrite
-        cat training-states/"$run/$name".part-* > "training/$run/$name.joining"
-        mv "training/$run/$name.joining" "training/$run/$name"
-        if ! (cd "training/$run" && sha256sum --quiet -c "../../$sum"); then
-          rm "training/$run/$name"; echo "$run: the parts of $name do not join to its SHA-256" >&2; exit 1
+        # joined under another name and checked first: a damaged part never becomes a state
+        if [ "$(cat training-states/"$run/$name".part-* | tee "training/$run/$name.joining" | sha256sum | cut -d' ' -f1)" \
+             != "$(cut -d' ' -f1 "$sum")" ]; then
+          rm "training/$run/$name.joining"; echo "$run: the parts of $name do not join to its SHA-256" >&2; exit 1
         fi
+        mv "training/$run/$name.joining" "training/$run/$name"
       done
       echo "$run: restored into training/$run"
     done ;;
