@@ -39,7 +39,9 @@ case "${1:-}" in
       [ -d "$dir" ] || continue
       run=$(basename "$dir")
       mkdir -p "training/$run"
-      cp -n training-states/"$run"/state-*.pt "training/$run/" 2>/dev/null || true
+      if compgen -G "training-states/$run/state-*.pt" >/dev/null; then
+        cp -n training-states/"$run"/state-*.pt "training/$run/"
+      fi
       for sum in training-states/"$run"/state-*.pt.sha256; do
         [ -f "$sum" ] || continue
         name=$(basename "$sum" .sha256)
