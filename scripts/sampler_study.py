@@ -78,7 +78,7 @@ def irsde_estimates(r, mu, clean, g, every: int = 10):
         if i % every == 0 or i == 1:
             x_sim = sde.mean(clean, mu, i) + sde.variance(i, clean).sqrt() * torch.randn(mu.shape, generator=g)
             rows.append((i, clean_estimate(r.net, x, mu, sde, i), clean_estimate(r.net, x_sim, mu, sde, i)))
-        eps_hat = predict_noise(r.net, x, mu, sde, i)
+        eps_hat = predict_noise(r.net, x, mu, sde, i, r.noise_estimate)
         z = torch.randn(mu.shape, generator=g) if i > 1 else torch.zeros_like(x)
         x = sde.reverse_step(x, mu, eps_hat, i, z)
     return rows, x

@@ -134,3 +134,70 @@ def test_posterior_std_matches_the_forward_chain():
         residual = prev - prev.mean() - slope * (x_i - x_i.mean())
         assert float(residual.std()) == pytest.approx(float(sde.posterior_std(i)), rel=0.01)
     assert float(sde.posterior_std(1)) == 0.0
+
+
+def test_marginal_noise_misses_the_optimal_step_and_step_matched_lands_on_it():
+    """With the exact clean image, the Euler-Maruyama step fed the noise the marginal implies misses the
+    loss's target x*_{i-1} (first-order steps up to theta' = 0.41), so the loss's minimizer is not F = x_0;
+    the step-matched noise lands on x*_{i-1} exactly."""
+    from restorers.irsde import predict_noise
+
+    sde = MeanRevertingSDE(100, 50 / 255)
+    g = torch.Generator().manual_seed(2)
+    x0 = torch.rand(1, 3, 32, 64, generator=g, dtype=torch.float64)
+    mu = 0.3 * x0
+    oracle = lambda rescaled, sigma, cond: x0 - mu
+    misses = {}
+    for i in (1, 50, 90, 95, 100):
+        eps = torch.randn(x0.shape, generator=g, dtype=torch.float64)
+        x_i = sde.mean(x0, mu, i) + sde.variance(i).sqrt() * eps
+        target = sde.optimal_previous(x_i, x0, mu, i)
+        matched = sde.reverse_mean(x_i, mu, predict_noise(oracle, x_i, mu, sde, i, "step-matched"), i)
+        assert torch.allclose(matched, target, atol=1e-10)
+        marginal = sde.reverse_mean(x_i, mu, predict_noise(oracle, x_i, mu, sde, i, "marginal"), i)
+        # the F the "marginal" loss is minimized by, minus x_0 (the step is linear in F with slope c_i)
+        shift = (target - marginal) / sde.clean_coefficient("marginal")[i]
+        misses[i] = float(shift.pow(2).mean().sqrt())
+    assert misses[1] < 1e-6 and misses[50] < 0.01
+    assert misses[90] > 0.04 and misses[95] > 0.15 and misses[100] > 1.5
+
+
+@pytest.mark.parametrize("kind", ["marginal", "step-matched"])
+def test_clean_coefficient_of_each_noise_estimate_is_its_derivative(kind):
+    from restorers.irsde import predict_noise
+
+    sde = MeanRevertingSDE(100, 50 / 255)
+    g = torch.Generator().manual_seed(6)
+    x = torch.rand(1, 3, 4, 4, generator=g, dtype=torch.float64)
+    mu = 0.3 * x
+    for i in (1, 7, 50, 100):
+        clean = torch.rand(1, 3, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
+        eps_hat = predict_noise(lambda r, s, c: clean - mu, x, mu, sde, i, kind)
+        sde.reverse_mean(x, mu, eps_hat, i).sum().backward()
+        assert torch.allclose(clean.grad, torch.full_like(clean, float(sde.clean_coefficient(kind)[i])), rtol=1e-9)
+
+
+def test_step_matched_sampler_with_an_oracle_returns_the_clean_image():
+    from restorers.irsde import predict_noise
+
+    sde = MeanRevertingSDE(100, 50 / 255)
+    g = torch.Generator().manual_seed(7)
+    x0 = torch.rand(2, 3, 8, 16, generator=g, dtype=torch.float64)
+    mu = 0.2 * x0 + 0.05 * torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    oracle = lambda rescaled, sigma, cond: x0 - mu
+    x = mu + sde.lam * torch.randn(x0.shape, generator=g, dtype=torch.float64)
+    for i in range(sde.T, 0, -1):
+        z = torch.randn(x0.shape, generator=g, dtype=torch.float64) if i > 1 else torch.zeros_like(x)
+        x = sde.reverse_step(x, mu, predict_noise(oracle, x, mu, sde, i, "step-matched"), i, z)
+    assert torch.allclose(x, x0, atol=1e-9)
+
+
+def test_checkpoints_before_the_key_keep_the_marginal_noise():
+    from restorers.irsde import noise_estimate_of
+    from restorers.errors import RestorerError
+    from restorers.training import make_trainer
+
+    assert noise_estimate_of({}) == "marginal"
+    assert make_trainer("irsde", "compact").recipe.config["noise_estimate"] == "step-matched"
+    with pytest.raises(RestorerError, match="noise_estimate"):
+        noise_estimate_of({"noise_estimate": "exact"})
