@@ -104,21 +104,6 @@ def test_preconditioned_noise_predictor_with_an_oracle_denoiser():
     assert torch.allclose(x, x0, atol=1e-7)
 
 
-def test_clean_coefficient_is_the_derivative_of_the_reverse_step():
-    """The loss weight's c_i: d(reverse mean)/dF, checked against autograd."""
-    from restorers.irsde import predict_noise
-
-    sde = MeanRevertingSDE(100, 50 / 255)
-    g = torch.Generator().manual_seed(5)
-    x = torch.rand(1, 3, 4, 4, generator=g, dtype=torch.float64)
-    mu = 0.3 * x
-    for i in (1, 7, 50, 100):
-        clean = torch.rand(1, 3, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
-        eps_hat = predict_noise(lambda r, s, c: clean - mu, x, mu, sde, i)
-        sde.reverse_mean(x, mu, eps_hat, i).sum().backward()
-        assert torch.allclose(clean.grad, torch.full_like(clean, float(sde.clean_coefficient()[i])), rtol=1e-9)
-
-
 def test_posterior_std_matches_the_forward_chain():
     """x_{i-1} | x_i, x_0 is Gaussian; its std (residual of the linear regression of x_{i-1} on x_i in
     simulated forward pairs) is what the posterior sampler injects."""
@@ -164,6 +149,7 @@ def test_marginal_noise_misses_the_optimal_step_and_step_matched_lands_on_it():
 
 @pytest.mark.parametrize("kind", ["marginal", "step-matched"])
 def test_clean_coefficient_of_each_noise_estimate_is_its_derivative(kind):
+    """The loss weight's c_i: d(reverse mean)/dF, checked against autograd."""
     from restorers.irsde import predict_noise
 
     sde = MeanRevertingSDE(100, 50 / 255)
