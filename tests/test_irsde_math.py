@@ -187,3 +187,30 @@ def test_checkpoints_before_the_key_keep_the_marginal_noise():
     assert make_trainer("irsde", "compact").recipe.config["noise_estimate"] == "step-matched"
     with pytest.raises(RestorerError, match="noise_estimate"):
         noise_estimate_of({"noise_estimate": "exact"})
+
+
+def test_step_T_trains_on_the_state_the_sampler_starts_from(monkeypatch):
+    """terminal_state "start": at i = T the network sees mu + lambda eps (no residual of x_0), as at sampling;
+    the other steps, and checkpoints before the key, see the marginal m_i + sqrt(v_i) eps."""
+    from restorers import irsde
+    from restorers.errors import RestorerError
+    from restorers.training import make_trainer
+
+    trainer = make_trainer("irsde", "compact")
+    assert trainer.recipe.config["terminal_state"] == "start"
+    seen = {}
+    monkeypatch.setattr(irsde, "predict_noise", lambda net, x, mu, sde, i, kind: (seen.update(x=x, i=i), torch.zeros_like(x))[1])
+    x0, mu = torch.rand(400, 3, 2, 2), 0.2 * torch.rand(400, 3, 2, 2)
+    trainer.loss(x0, mu, torch.Generator().manual_seed(3), "main")
+    start, i = seen["x"], seen["i"]
+    del trainer.recipe.config["terminal_state"]
+    trainer.loss(x0, mu, torch.Generator().manual_seed(3), "main")  # the same draws of i and eps
+    marginal, sde = seen["x"], trainer.sde
+    assert torch.equal(seen["i"], i)
+    eps = (marginal - sde.mean(x0, mu, i)) / sde.variance(i, x0).sqrt()
+    last = i == sde.T
+    assert 0 < int(last.sum()) < len(i)
+    assert torch.allclose(start[last], mu[last] + sde.lam * eps[last], atol=1e-6)
+    assert torch.equal(start[~last], marginal[~last])
+    with pytest.raises(RestorerError, match="terminal_state"):
+        irsde.terminal_state_of({"terminal_state": "end"})
