@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--cell", default="0.6,0.02", help="brightness,noise")
     ap.add_argument("--crops", type=int, default=4)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--checkpoints", help="folder of checkpoints to use instead of the shipped ones")
     args = ap.parse_args()
     torch.set_num_threads(1)
     b, s = (float(v) for v in args.cell.split(","))
@@ -40,7 +41,7 @@ def main() -> None:
     reader = recognizers.create("easyocr", "cpu")
     print(f"{args.dataset}, b = {b}, sigma = {s}, {len(samples)} crops, {args.seeds} seeds")
     for name in args.restorers.split(","):
-        restorer = load(name)
+        restorer = load(name, checkpoint_dir=args.checkpoints)
         outputs = [restorer.restore_many(dark, [1000 * k + j for j in range(len(dark))]) for k in range(args.seeds)]
         spread = np.mean([torch.stack([o[j] for o in outputs]).std(0).mean().item() for j in range(len(dark))])
         neds = []
