@@ -1,6 +1,7 @@
 """Do the samplers lose what the networks know? The network's clean estimate at every step of its
 own sampler's trajectory, next to its estimate at the same time on an input made by the forward
-process from the true clean crop (where the network was trained), scored by PSNR and EasyOCR.
+process from the true clean crop (where the network was trained), scored by PSNR and EasyOCR; the
+trajectory's mean brightness error and its PSNR once that is removed tell exposure from structure.
 
     python scripts/sampler_study.py --method dtdm --data-root ../shared/data/str --dataset iiit5k \
         --cell 0.5,0.2 --crops 40 [--checkpoints DIR] [--steps N]
@@ -29,7 +30,7 @@ from restorers import load
 from restorers.canvas import resize
 from restorers.diffusion.samplers import spaced_timesteps
 from restorers.dtdm import pre_enhance
-from restorers.irsde import clean_estimate
+from restorers.irsde import clean_estimate, predict_noise
 
 
 def dtdm_estimates(r, dark, clean, g):
@@ -68,19 +69,23 @@ def ldm_estimates(r, dark, clean, g):
     return rows, ae.image(z)
 
 
-def irsde_estimates(r, mu, clean, g, every: int = 10):
+def irsde_estimates(r, mu, clean, g, every: int = 10, start: str = "sampler"):
+    """The restorer's own sampler (Euler-Maruyama, or the posterior step for irsde-posterior); the
+    first reverse steps are the largest (theta'_T = 0.41), so they are shown one by one."""
     sde = r.sde
     x = mu + sde.lam * torch.randn(mu.shape, generator=g)
+    if start == "marginal":  # a diagnostic: the forward marginal at T, which holds 1% of x_0 - mu
+        x = x + sde.mean(clean, mu, sde.T) - mu
     rows = []
     for i in range(sde.T, 0, -1):
-        from restorers.irsde import predict_noise
-
-        if i % every == 0 or i == 1:
+        if i % every == 0 or i == 1 or i > sde.T - 5:
             x_sim = sde.mean(clean, mu, i) + sde.variance(i, clean).sqrt() * torch.randn(mu.shape, generator=g)
             rows.append((i, clean_estimate(r.net, x, mu, sde, i), clean_estimate(r.net, x_sim, mu, sde, i)))
-        eps_hat = predict_noise(r.net, x, mu, sde, i, r.noise_estimate)
         z = torch.randn(mu.shape, generator=g) if i > 1 else torch.zeros_like(x)
-        x = sde.reverse_step(x, mu, eps_hat, i, z)
+        if r.sampler == "posterior":
+            x = sde.optimal_previous(x, clean_estimate(r.net, x, mu, sde, i), mu, i) + sde.posterior_std(i).to(x) * z
+        else:
+            x = sde.reverse_step(x, mu, predict_noise(r.net, x, mu, sde, i, r.noise_estimate), i, z)
     return rows, x
 
 
@@ -94,7 +99,7 @@ def did_estimates(r, dark, clean, g):
     return rows, own[-1][0][None]
 
 
-STUDIES = {"dtdm": dtdm_estimates, "ldm": ldm_estimates, "irsde": irsde_estimates,
+STUDIES = {"dtdm": dtdm_estimates, "ldm": ldm_estimates, "irsde": irsde_estimates, "irsde-posterior": irsde_estimates,
            "did": did_estimates, "did-1step": did_estimates}
 
 
@@ -108,7 +113,12 @@ def main() -> None:
     parser.add_argument("--checkpoints", help="folder of checkpoints to use instead of the shipped ones")
     parser.add_argument("--steps", type=int, help="sampler steps instead of the method's default (dtdm, ldm): "
                         "does a finer discretization keep what the first estimate reads?")
+    parser.add_argument("--start", choices=("sampler", "marginal"), default="sampler",
+                        help="irsde: start from the sampler's x_T = mu + lambda eps (default) or from the forward "
+                        "marginal, which carries the true 1%% residual of x_0 (a diagnostic)")
     args = parser.parse_args()
+    if args.start != "sampler" and not args.method.startswith("irsde"):
+        parser.error("--start applies to irsde only")
     if args.steps is not None and args.method not in ("dtdm", "ldm"):
         parser.error("--steps applies to dtdm and ldm only")
     torch.set_flush_denormal(True)
@@ -126,7 +136,8 @@ def main() -> None:
         dark, clean = to_canvas(dark_np), to_canvas(s.image.astype(np.float32) / 255)
         g = torch.Generator().manual_seed(0)
         with torch.no_grad():
-            rows, final = STUDIES[args.method](r, dark, clean, g)
+            options = {"start": args.start} if args.method.startswith("irsde") else {}
+            rows, final = STUDIES[args.method](r, dark, clean, g, **options)
         back = lambda x: resize(x.clamp(0, 1), s.image.shape[:2])[0].permute(1, 2, 0).numpy()
         for k, (t, traj, sim) in enumerate(rows):
             per_step.setdefault(k, []).append((t, back(traj), back(sim), s))
@@ -135,25 +146,29 @@ def main() -> None:
     def score(images, samples):
         u8 = [(np.clip(i, 0, 1) * 255 + 0.5).astype(np.uint8) for i in images]
         texts = [datasets.normalize_label(t) for t, _ in reader.recognize(u8)]
-        return (np.mean([metrics.psnr(u.astype(np.float32) / 255, s.image.astype(np.float32) / 255)
-                         for u, s in zip(u8, samples)]),
+        pairs = [(u.astype(np.float32) / 255, s.image.astype(np.float32) / 255) for u, s in zip(u8, samples)]
+        return (np.mean([metrics.psnr(u, c) for u, c in pairs]),
                 np.mean([metrics.ned_similarity(t, s.target) for t, s in zip(texts, samples)]),
-                np.mean([t == s.target for t, s in zip(texts, samples)]))
+                np.mean([t == s.target for t, s in zip(texts, samples)]),
+                # exposure apart from structure: the mean brightness error, and PSNR once it is removed
+                np.mean([u.mean() - c.mean() for u, c in pairs]),
+                np.mean([metrics.psnr(np.clip(u - u.mean() + c.mean(), 0, 1), c) for u, c in pairs]))
 
     if args.method.startswith("did"):
         print(f"{args.method} on {ds.name} (first {len(ds)} crops), cell {cell}: each scale's output (t = scale)")
         print("| row | scale | own cascade PSNR | own 1-NED | own acc | teacher-forced PSNR | teacher-forced 1-NED | teacher-forced acc |")
     else:
         print(f"{args.method} on {ds.name} (first {len(ds)} crops), cell {cell}: the network's clean estimate per step")
-        print("| step | t | trajectory PSNR | trajectory 1-NED | trajectory acc | forward-sim PSNR | forward-sim 1-NED | forward-sim acc |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| step | t | trajectory PSNR | trajectory 1-NED | trajectory acc | forward-sim PSNR | forward-sim 1-NED | forward-sim acc |"
+              " trajectory brightness error | trajectory PSNR at the clean brightness |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for k, items in sorted(per_step.items()):
         samples = [i[3] for i in items]
-        tp, tn, ta = score([i[1] for i in items], samples)
-        fp, fn, fa = score([i[2] for i in items], samples)
-        print(f"| {k} | {items[0][0]} | {tp:.2f} | {tn:.3f} | {ta:.3f} | {fp:.2f} | {fn:.3f} | {fa:.3f} |")
-    p, n, a = score([f for f, _ in finals], [s for _, s in finals])
-    print(f"| final sample | 0 | {p:.2f} | {n:.3f} | {a:.3f} | | | |")
+        tp, tn, ta, tb, tm = score([i[1] for i in items], samples)
+        fp, fn, fa, _, _ = score([i[2] for i in items], samples)
+        print(f"| {k} | {items[0][0]} | {tp:.2f} | {tn:.3f} | {ta:.3f} | {fp:.2f} | {fn:.3f} | {fa:.3f} | {tb:+.3f} | {tm:.2f} |")
+    p, n, a, b, m = score([f for f, _ in finals], [s for _, s in finals])
+    print(f"| final sample | 0 | {p:.2f} | {n:.3f} | {a:.3f} | | | | {b:+.3f} | {m:.2f} |")
 
 
 if __name__ == "__main__":
