@@ -174,13 +174,17 @@ class IRSDE(CanvasRestorer):
             return clean_estimate(self.net, x, mu, self.sde, self.sde.T)
         for i in range(self.sde.T, 0, -1):
             z = draw_noise(generators, mu.shape[1:], self.device) if i > 1 else torch.zeros_like(x)
-            if self.sampler == "posterior":  # the Gaussian posterior given the network's clean estimate
-                clean = clean_estimate(self.net, x, mu, self.sde, i)
-                x = self.sde.optimal_previous(x, clean, mu, i) + self.sde.posterior_std(i).to(x) * z
-            else:  # the paper's reverse-time SDE, Euler-Maruyama
-                eps_hat = predict_noise(self.net, x, mu, self.sde, i, self.noise_estimate)
-                x = self.sde.reverse_step(x, mu, eps_hat, i, z)
+            x = self.reverse(x, mu, i, z)
         return x
+
+    def reverse(self, x: torch.Tensor, mu: torch.Tensor, i: int, z: torch.Tensor) -> torch.Tensor:
+        """One step x_i -> x_{i-1} of this restorer's sampler, with the noise z."""
+        if self.sampler == "posterior":  # the Gaussian posterior given the network's clean estimate
+            clean = clean_estimate(self.net, x, mu, self.sde, i)
+            return self.sde.optimal_previous(x, clean, mu, i) + self.sde.posterior_std(i).to(x) * z
+        # the paper's reverse-time SDE, Euler-Maruyama
+        eps_hat = predict_noise(self.net, x, mu, self.sde, i, self.noise_estimate)
+        return self.sde.reverse_step(x, mu, eps_hat, i, z)
 
 
 def equivalent_sigma(sde: MeanRevertingSDE) -> torch.Tensor:

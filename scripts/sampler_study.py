@@ -30,7 +30,7 @@ from restorers import load
 from restorers.canvas import resize
 from restorers.diffusion.samplers import spaced_timesteps
 from restorers.dtdm import pre_enhance
-from restorers.irsde import clean_estimate, predict_noise
+from restorers.irsde import clean_estimate
 
 
 def dtdm_estimates(r, dark, clean, g):
@@ -82,10 +82,7 @@ def irsde_estimates(r, mu, clean, g, every: int = 10, start: str = "sampler"):
             x_sim = sde.mean(clean, mu, i) + sde.variance(i, clean).sqrt() * torch.randn(mu.shape, generator=g)
             rows.append((i, clean_estimate(r.net, x, mu, sde, i), clean_estimate(r.net, x_sim, mu, sde, i)))
         z = torch.randn(mu.shape, generator=g) if i > 1 else torch.zeros_like(x)
-        if r.sampler == "posterior":
-            x = sde.optimal_previous(x, clean_estimate(r.net, x, mu, sde, i), mu, i) + sde.posterior_std(i).to(x) * z
-        else:
-            x = sde.reverse_step(x, mu, predict_noise(r.net, x, mu, sde, i, r.noise_estimate), i, z)
+        x = r.reverse(x, mu, i, z)
     return rows, x
 
 

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA_ROOT=${1:-${BENCHMARK_DATA_ROOT:?give the folder holding iiit5k_train, svt_train, ic15_train}}
 mkdir -p training
-# did ran 4000 steps, then was resumed to 8000 without early stop; the DiD ablations repeat exactly that
+# Budgets without early stop, trained in stretches (4000, then resumed to each longer budget).
 # did as shipped: 20000 steps in stretches of 4000 (it converged there); its ablations are still
 # shipped at 8000 (README, Status) and move to did's budget once they have been retrained to it
 DID_BUDGET=(--steps 4000,8000,12000,16000,20000 --no-early-stop)
