@@ -97,6 +97,7 @@ def did_estimates(r, dark, clean, g):
 
 
 STUDIES = {"dtdm": dtdm_estimates, "ldm": ldm_estimates, "irsde": irsde_estimates, "irsde-posterior": irsde_estimates,
+           "irsde-ip": irsde_estimates,
            "did": did_estimates, "did-1step": did_estimates}
 
 

@@ -214,3 +214,35 @@ def test_step_T_trains_on_the_state_the_sampler_starts_from(monkeypatch):
     assert torch.equal(start[~last], marginal[~last])
     with pytest.raises(RestorerError, match="terminal_state"):
         irsde.terminal_state_of({"terminal_state": "end"})
+
+
+def test_input_perturbation_builds_x_i_with_extra_noise_and_keeps_the_target(monkeypatch):
+    """irsde-ip: x_i = m_i + sqrt(v_i) (eps + gamma xi) with a second draw xi, the target still x*_{i-1}(x_i, x_0);
+    irsde (gamma 0) draws exactly what it drew before the option existed."""
+    from restorers import irsde
+    from restorers.training import make_trainer
+
+    plain, perturbed = make_trainer("irsde", "compact"), make_trainer("irsde-ip", "compact")
+    assert plain.recipe.config["input_perturbation"] == 0.0 and perturbed.recipe.config["input_perturbation"] == 0.1
+    assert perturbed.recipe.method == "irsde-ip"
+    seen = {}
+    monkeypatch.setattr(irsde, "predict_noise", lambda net, x, mu, sde, i, kind: (seen.update(x=x, i=i), torch.zeros_like(x))[1])
+    x0, mu = torch.rand(300, 3, 2, 2), 0.2 * torch.rand(300, 3, 2, 2)
+    for trainer in (plain, perturbed):
+        trainer.recipe.config["terminal_state"] = "marginal"  # every step on the (perturbed) marginal
+    g = torch.Generator().manual_seed(5)
+    i = torch.randint(1, plain.sde.T + 1, (300,), generator=g)
+    eps, xi = torch.randn(x0.shape, generator=g), torch.randn(x0.shape, generator=g)
+    sde = plain.sde
+    plain.loss(x0, mu, torch.Generator().manual_seed(5), "main")
+    assert torch.equal(seen["i"], i)
+    assert torch.allclose(seen["x"], sde.mean(x0, mu, i) + sde.variance(i, x0).sqrt() * eps, atol=1e-6)
+    loss, _ = perturbed.loss(x0, mu, torch.Generator().manual_seed(5), "main")
+    assert torch.allclose(seen["x"], sde.mean(x0, mu, i) + sde.variance(i, x0).sqrt() * (eps + 0.1 * xi), atol=1e-6)
+    # the target is the optimal step from the state the network saw: with eps_hat = 0 the step error is
+    # reverse_mean(x_i, 0) - x*_{i-1}(x_i, x_0) for the perturbed x_i
+    x_i = seen["x"]
+    error = sde.reverse_mean(x_i, mu, torch.zeros_like(x_i), i) - sde.optimal_previous(x_i, x0, mu, i)
+    sigma = sde._at(irsde.equivalent_sigma(sde), i, x0)
+    weight = irsde.edm_loss_weight(sigma, perturbed.net.sigma_data).sqrt() / sde._at(sde.clean_coefficient("step-matched"), i, x0)
+    assert torch.allclose(loss, (error.abs() * weight).mean())
