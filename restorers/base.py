@@ -31,6 +31,15 @@ class Variant:
     trains: dict | None = None
 
 
+def training_changes(variants: list[Variant], method: str, family: str) -> dict:
+    """The config changes ``method`` trains with (``{}`` for the method itself), from its module's
+    ``VARIANTS``; a name without weights of its own is an error that lists the trainable ones."""
+    trains = {v.name: v.trains for v in variants if v.trains is not None}
+    if method not in trains:
+        raise RestorerError(f"{method!r} is not a trainable {family} variant; choose from {', '.join(trains)}")
+    return trains[method]
+
+
 class Restorer:
     """``restore(x: Tensor[N, 3, H, W] in [0, 1]) -> Tensor[N, 3, H, W] in [0, 1]``.
 

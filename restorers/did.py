@@ -44,7 +44,7 @@ from torch import nn
 
 from degradations import linear_to_srgb, srgb_to_linear
 
-from .base import LearnedRestorer, RestorerError, Variant
+from .base import LearnedRestorer, RestorerError, Variant, training_changes
 from .checkpoints import find_checkpoint, sidecar_path
 from .errors import RestorerWarning
 from .canvas import columns, resize, tile, untile
@@ -345,9 +345,7 @@ PRESETS = {
 
 
 def variant_config(method: str, preset: str) -> dict:
-    trains = {v.name: v.trains for v in VARIANTS if v.trains is not None}
-    if method not in trains:
-        raise RestorerError(f"{method!r} is not a trainable DiD variant; choose from {', '.join(trains)}")
+    changes = training_changes(VARIANTS, method, "DiD")
     p = preset_settings("did", PRESETS, preset)
     config = dict(patch=32, scales=p["scales"], max_columns=p["max_columns"], channels=p["channels"],
                   channel_mult=list(p["channel_mult"]), blocks=p["blocks"], attention_levels=list(p["attention_levels"]),
@@ -357,7 +355,7 @@ def variant_config(method: str, preset: str) -> dict:
                   p_mean=-1.2, p_std=1.2, noise_embedding_scale=250.0,
                   sampling=dict(steps=18, sigma_min=0.002, sigma_max=80.0, rho=7.0, ilvr_steps=6, ilvr_factor=2),
                   degradation=DEGRADATION_RANGES)
-    config.update(trains[method])
+    config.update(changes)
     return config
 
 

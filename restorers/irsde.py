@@ -70,7 +70,7 @@ import math
 import torch
 from torch import nn
 
-from .base import CanvasRestorer, RestorerError, Variant
+from .base import CanvasRestorer, RestorerError, Variant, training_changes
 from .canvas import draw_noise
 from .diffusion.precond import EDMPrecond, edm_loss_weight
 from .diffusion.schedules import cosine_thetas
@@ -291,14 +291,12 @@ PRESETS = {
 
 
 def make_trainer(method: str, preset: str, steps: int | None = None, seed: int | None = None) -> IRSDETrainer:
-    trains = {v.name: v.trains for v in VARIANTS if v.trains is not None}
-    if method not in trains:
-        raise RestorerError(f"{method!r} is not a trainable IR-SDE variant; choose from {', '.join(trains)}")
+    changes = training_changes(VARIANTS, method, "IR-SDE")
     p = preset_settings("irsde", PRESETS, preset)
     config = dict(canvas_unet_config(p), steps=100, max_sigma=50.0, sigma_data=SIGMA_DATA, noise_estimate="step-matched",
                   terminal_state="start", input_perturbation=0.0,
                   degradation=DEGRADATION_RANGES)
-    config.update(trains[method])
+    config.update(changes)
     recipe = diffusion_recipe(method, preset, p, config, steps or p["steps_train"], seed)
     return IRSDETrainer(recipe)
 
