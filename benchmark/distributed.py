@@ -34,6 +34,15 @@ def part_bounds(n: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(n, start + size)) for start in range(0, n, size)]
 
 
+def oversubscription(actors: int, threads: int, cpus: float) -> str | None:
+    """The warning for actors whose threads together outnumber the cluster's CPUs, or None."""
+    if actors * threads <= cpus:
+        return None
+    return (f"warning: {actors} Ray actors x {threads} threads each (the driver's count) on {cpus:g} CPUs: "
+            f"oversubscribed, expect it to be many times slower than the local executor; "
+            f"run with OMP_NUM_THREADS=1 (numbers may then differ from a {threads}-thread run in the last bits)")
+
+
 def ray_results(runner, todo: list[tuple], bar):
     """(unit, rows) for each unit of ``todo``, computed by Ray actors, in order of completion."""
     try:
@@ -73,6 +82,9 @@ def ray_results(runner, todo: list[tuple], bar):
     # Ray gives each actor one thread; results of some kernels (convolutions) depend on the thread
     # count in their last bits, so the actors use the driver's count and compute its numbers exactly.
     threads = torch.get_num_threads()
+    warning = oversubscription(count, threads, resources.get("CPU", 1))
+    if warning:
+        runner.log(warning)
     workers = [Worker.remote(type(runner), worker_config, threads) for _ in range(count)]
     pending: dict = {}
     collected: dict[tuple, list] = {}

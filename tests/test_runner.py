@@ -105,3 +105,12 @@ def test_physical_model_runs_end_to_end(tmp_path):
     assert dark(phys) != dark(did_run)
     clean = lambda s: s[s.brightness == 1.0]["accuracy"].iloc[0]
     assert clean(phys) == clean(did_run)  # the clean cell is the clean crop under every model
+
+
+def test_ray_actors_that_outnumber_the_cpus_are_warned_about():
+    from benchmark.distributed import oversubscription
+
+    assert oversubscription(actors=2, threads=1, cpus=2) is None
+    assert oversubscription(actors=8, threads=2, cpus=16) is None
+    warning = oversubscription(actors=2, threads=2, cpus=2)
+    assert warning.startswith("warning: 2 Ray actors x 2 threads") and "OMP_NUM_THREADS=1" in warning
