@@ -144,3 +144,30 @@ def test_training_states_travel_through_git_in_parts(tmp_path):
         f.write(b"x")
     result = carry("restore")
     assert result.returncode == 1 and "do not join" in result.stderr and not big.exists()
+
+
+def test_device_payload_counts_what_a_device_call_sends(tmp_path):
+    """device_payload.sh: tracked files, untracked files git does not ignore and carried paths count;
+    ignored files that are not carried do not; over 64 MiB it fails, so no device time is spent on a
+    call the tool would refuse."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(os.path.join(REPO, "scripts", "device_payload.sh"), tmp_path / "scripts")
+    git = lambda *args: subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+    git("init", "-q")
+    (tmp_path / ".gitignore").write_text("/cache/\n")
+    (tmp_path / "code.py").write_bytes(b"x" * 2 ** 20)
+    git("add", ".")
+    (tmp_path / "notes.txt").write_bytes(b"y" * 2 ** 20)  # untracked, not ignored: travels
+    (tmp_path / "cache").mkdir()
+    with open(tmp_path / "cache" / "big.bin", "wb") as f:  # ignored: travels only when carried
+        f.truncate(70 * 2 ** 20)
+    payload = lambda *carry: subprocess.run(["bash", "scripts/device_payload.sh", *carry], cwd=tmp_path,
+                                            capture_output=True, text=True)
+    alone = payload()
+    assert alone.returncode == 0, alone.stderr
+    assert alone.stdout.strip().splitlines()[-1].split()[0] == "2.0"
+    carried = payload("cache")
+    assert carried.returncode == 1 and carried.stdout.strip().splitlines()[-1].split()[0] == "72.0"
+    assert "70.0 MiB  cache/" in carried.stdout
+    missing = payload("nowhere")
+    assert missing.returncode == 2 and "nowhere does not exist" in missing.stderr
