@@ -7,7 +7,7 @@
 #   mkdir -p data-cache && cp -r ../shared/data/str/{iiit5k_train,svt_train,ic15_train} data-cache/
 #
 # On this workplace's lent device machine it does NOT fit as things stand (measured 2026-12-06; see
-# README "Status"): a call sends at most 64 MiB and the tree alone is 139 MiB (`bash
+# README "Status"): a call sends at most 64 MiB and the tree alone is 176 MiB (`bash
 # scripts/device_payload.sh` prints what would travel), the train splits are 65 MiB as PNG, the
 # validation's EasyOCR weights and the ST-LPIPS weights are not installed there (25 MiB more), a
 # `gpu` preset's resumable state (weights, EMA and Adam moments in float32) is 106-114 MiB and can
