@@ -31,7 +31,8 @@ case "${1:-}" in
           cp "$state" "training-states/$run/"
         fi
       done
-      if [ -f "training/$run/$run.pt" ]; then status=finished; else status=unfinished; fi
+      # a finished run has written its checkpoint sidecar, <method>-<preset>.json (not always named as its folder)
+      if compgen -G "training/$run/*.json" >/dev/null; then status=finished; else status=unfinished; fi
       echo "$run ($status): carried $(ls training-states/"$run" | tr '\n' ' ')"
     done ;;
   restore)
