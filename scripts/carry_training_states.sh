@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Carry trainings' periodic states through git, for machines that keep nothing but the repository
 # between sessions (training/ is git-ignored and would be lost with them).
-#   bash scripts/carry_training_states.sh save     # training/<run>/state-*.pt -> training-states/<run>/
+#   bash scripts/carry_training_states.sh save     # training/<run>/state-*.pt (and a finished run's
+#                                                  # <method>-<preset>.pt/.json) -> training-states/<run>/
 #   bash scripts/carry_training_states.sh restore  # training-states/<run>/ -> training/<run>/, then resume
 # `save` copies the latest states of every run in training/, finished or not: an unfinished run resumes
 # from its state, and a finished one can be extended exactly with a longer --steps (as when `did`'s budget
@@ -31,8 +32,12 @@ case "${1:-}" in
           cp "$state" "training-states/$run/"
         fi
       done
-      # a finished run has written its checkpoint sidecar, <method>-<preset>.json (not always named as its folder)
-      if compgen -G "training/$run/*.json" >/dev/null; then status=finished; else status=unfinished; fi
+      # a finished run has written its checkpoint, <method>-<preset>.pt/.json (not always named as its
+      # folder; 1.6 MB for a compact DiD): carried too, so an unshipped one (an extension) can be evaluated
+      if compgen -G "training/$run/*.json" >/dev/null; then
+        status=finished
+        for sidecar in training/"$run"/*.json; do cp "$sidecar" "${sidecar%.json}.pt" "training-states/$run/"; done
+      else status=unfinished; fi
       echo "$run ($status): carried $(ls training-states/"$run" | tr '\n' ' ')"
     done ;;
   restore)
@@ -42,6 +47,9 @@ case "${1:-}" in
       mkdir -p "training/$run"
       if compgen -G "training-states/$run/state-*.pt" >/dev/null; then
         cp -n training-states/"$run"/state-*.pt "training/$run/"
+      fi
+      if compgen -G "training-states/$run/*.json" >/dev/null; then  # a finished run's checkpoint
+        for sidecar in training-states/"$run"/*.json; do cp -n "$sidecar" "${sidecar%.json}.pt" "training/$run/"; done
       fi
       for sum in training-states/"$run"/state-*.pt.sha256; do
         [ -f "$sum" ] || continue

@@ -119,7 +119,8 @@ def test_same_command_same_bytes_and_batch_size_changes_nothing(reference, tmp_p
 
 def test_training_states_travel_through_git_in_parts(tmp_path):
     """carry_training_states.sh: a state too large for one git file goes in parts that join to the
-    same bytes; a damaged part is an error, never a silently wrong state; restore overwrites nothing."""
+    same bytes; a finished run's checkpoint travels with its state; a damaged part is an error, never
+    a silently wrong state; restore overwrites nothing."""
     (tmp_path / "scripts").mkdir()
     shutil.copy(os.path.join(REPO, "scripts", "carry_training_states.sh"), tmp_path / "scripts")
     big, small = tmp_path / "training" / "big" / "state-main.pt", tmp_path / "training" / "small" / "state-main.pt"
@@ -127,6 +128,10 @@ def test_training_states_travel_through_git_in_parts(tmp_path):
         path.parent.mkdir(parents=True)
         path.write_bytes(np.random.default_rng(size).bytes(size))
     original = big.read_bytes(), small.read_bytes()
+    # "small" has finished: its checkpoint (named by method and preset, not by its folder) travels too
+    weights, sidecar = small.parent / "m-compact.pt", small.parent / "m-compact.json"
+    weights.write_bytes(b"weights")
+    sidecar.write_text('{"steps": 60000}')
     carry = lambda action: subprocess.run(["bash", "scripts/carry_training_states.sh", action], cwd=tmp_path,
                                           capture_output=True, text=True)
     assert carry("save").returncode == 0
@@ -134,9 +139,11 @@ def test_training_states_travel_through_git_in_parts(tmp_path):
     assert sorted(p.name for p in (carried / "big").iterdir()) == [
         "state-main.pt.part-00", "state-main.pt.part-01", "state-main.pt.sha256"]
     assert (carried / "small" / "state-main.pt").read_bytes() == original[1]
+    assert sorted(p.name for p in (carried / "small").iterdir()) == ["m-compact.json", "m-compact.pt", "state-main.pt"]
     shutil.rmtree(tmp_path / "training")
     assert carry("restore").returncode == 0
     assert (big.read_bytes(), small.read_bytes()) == original
+    assert weights.read_bytes() == b"weights" and sidecar.read_text() == '{"steps": 60000}'
     small.write_bytes(b"newer")  # a state already in training/ is kept
     assert carry("restore").returncode == 0 and small.read_bytes() == b"newer"
     big.unlink()
