@@ -61,6 +61,8 @@ theta'_i = theta_i dt, with a weight per step i: 1 / (c_i c_out(s_i)), where c_i
 x_0 - mu in x*_{i-1}) and c_out the preconditioning's output scale. Each step's minimizer is unchanged;
 unweighted, the network's errors count ~100x less at i = T (c_T ~ 0.008) than at i = 1. Sampling starts from x_T = mu + lambda eps and takes T reverse steps
 x_{i-1} = x_i - [theta_i (mu - x_i) - sigma_i^2 score] dt + sigma_i sqrt(dt) z  (NFE = T).
+The ``irsde-posterior`` variant steps instead by the exact Gaussian posterior p(x_j | x_i, x_0 = F), which
+can also jump several steps at once (``steps`` < T evenly spaced times; one step is the one-step readout).
 Images stay in [0, 1] as in the authors' code; crops are processed on a canvas of fixed height.
 """
 from __future__ import annotations
@@ -73,6 +75,7 @@ from torch import nn
 from .base import CanvasRestorer, RestorerError, Variant, training_changes
 from .canvas import draw_noise
 from .diffusion.precond import EDMPrecond, edm_loss_weight
+from .diffusion.samplers import spaced_timesteps
 from .diffusion.schedules import cosine_thetas
 from .diffusion.unet import UNet
 from .training import DEGRADATION_RANGES, Recipe, diffusion_recipe, canvas_unet_config, preset_settings
@@ -100,22 +103,26 @@ class MeanRevertingSDE:
         v = self.lam ** 2 * (1 - torch.exp(-2 * self.theta_bar))
         return self._at(v, i, like)
 
-    def optimal_previous(self, x_i: torch.Tensor, x0: torch.Tensor, mu: torch.Tensor, i) -> torch.Tensor:
-        """x*_{i-1}: the mode of the Gaussian posterior p(x_{i-1} | x_i, x_0)."""
-        tb, tb_prev, ts = self.theta_bar, torch.roll(self.theta_bar, 1), self.theta_step
-        tb_prev[0] = 0.0
-        a = (1 - torch.exp(-2 * tb_prev)) / (1 - torch.exp(-2 * tb)) * torch.exp(-ts)
-        b = (1 - torch.exp(-2 * ts)) / (1 - torch.exp(-2 * tb)) * torch.exp(-tb_prev)
-        return self._at(a, i, x_i) * (x_i - mu) + self._at(b, i, x_i) * (x0 - mu) + mu
+    def _posterior(self, i, j):
+        """(a, b, var) of p(x_j | x_i, x_0), j < i, in float64: mean a (x_i - mu) + b (x_0 - mu) + mu. The
+        forward process from j to i decays x - mu by e^{-d}, d = theta_bar_i - theta_bar_j, and adds variance
+        lambda^2 (1 - e^{-2d}); combined with the marginal at j (Gaussian in x_0) by Bayes' rule:
+        a = (1 - e^{-2 theta_bar_j}) / (1 - e^{-2 theta_bar_i}) e^{-d},  b = (1 - e^{-2d}) / (1 - e^{-2 theta_bar_i}) e^{-theta_bar_j},
+        var = lambda^2 (1 - e^{-2 theta_bar_j}) (1 - e^{-2d}) / (1 - e^{-2 theta_bar_i})."""
+        t_i, t_j = self._at(self.theta_bar, i, None), self._at(self.theta_bar, j, None)
+        d, norm = t_i - t_j, 1 - torch.exp(-2 * t_i)
+        kept_j, new_noise = 1 - torch.exp(-2 * t_j), 1 - torch.exp(-2 * d)
+        return kept_j / norm * torch.exp(-d), new_noise / norm * torch.exp(-t_j), self.lam ** 2 * kept_j * new_noise / norm
 
-    def posterior_std(self, i) -> torch.Tensor:
-        """The std of p(x_{i-1} | x_i, x_0): lambda sqrt((1 - e^{-2 theta_bar_{i-1}}) (1 - e^{-2 theta'_i})
-        / (1 - e^{-2 theta_bar_i})); 0 at i = 1."""
-        tb_prev = torch.roll(self.theta_bar, 1)
-        tb_prev[0] = 0.0
-        var = (1 - torch.exp(-2 * tb_prev)) * (1 - torch.exp(-2 * self.theta_step)) / (1 - torch.exp(-2 * self.theta_bar))
-        var[0] = 0.0
-        return self.lam * var.sqrt()[int(i)]
+    def optimal_previous(self, x_i: torch.Tensor, x0: torch.Tensor, mu: torch.Tensor, i, j=None) -> torch.Tensor:
+        """x*_j: the mode (and mean) of the Gaussian posterior p(x_j | x_i, x_0); j = i - 1 unless given
+        (a jump of several steps, for the posterior sampler with fewer steps)."""
+        a, b, _ = self._posterior(i, i - 1 if j is None else j)
+        return a.to(x_i) * (x_i - mu) + b.to(x_i) * (x0 - mu) + mu
+
+    def posterior_std(self, i, j=None) -> torch.Tensor:
+        """The std of p(x_j | x_i, x_0), j = i - 1 unless given; 0 at j = 0 (x_0 is given)."""
+        return self._posterior(i, i - 1 if j is None else j)[2].sqrt()
 
     def clean_coefficient(self, noise_estimate: str = "marginal") -> torch.Tensor:
         """c_i = d reverse_mean / d F; c_0 := 1. "marginal": 2 theta'_i exp(-theta_bar_i) / (1 - exp(-2 theta_bar_i));
@@ -162,7 +169,8 @@ class IRSDE(CanvasRestorer):
     description = "IR-SDE mean-reverting SDE"
     training_data = "train splits + synth, paired (clean, degraded)"
 
-    def __init__(self, device="cpu", preset=None, sampler: str = "euler-maruyama", **source):
+    def __init__(self, device="cpu", preset=None, sampler: str = "euler-maruyama", steps: int | None = None,
+                 **source):
         super().__init__(device, preset, **source)
         if sampler not in ("euler-maruyama", "posterior"):
             raise RestorerError(f"IR-SDE sampler must be euler-maruyama or posterior, not {sampler!r}")
@@ -170,7 +178,14 @@ class IRSDE(CanvasRestorer):
         c = self.meta["config"]
         self.noise_estimate = noise_estimate_of(c)
         self.sde = MeanRevertingSDE(c["steps"], c["max_sigma"] / 255)
-        self.nfe = 1 if self.one_step else c["steps"]
+        # fewer, larger steps exist only for the posterior step (it can jump i -> j exactly);
+        # Euler-Maruyama is the paper's discretization of the T steps the network was trained on
+        steps = self.sde.T if steps is None else steps
+        if not 1 <= steps <= self.sde.T or (steps != self.sde.T and sampler != "posterior"):
+            raise RestorerError(f"IR-SDE takes 1..{self.sde.T} sampler steps, fewer than {self.sde.T} only with "
+                                f"the posterior sampler; got {steps} with {sampler}")
+        self.times = spaced_timesteps(self.sde.T, steps)  # T, ..., 0
+        self.nfe = 1 if self.one_step else steps
 
     def build(self, config: dict) -> nn.Module:
         return make_network(config)
@@ -179,16 +194,18 @@ class IRSDE(CanvasRestorer):
         x = mu + self.sde.lam * draw_noise(generators, mu.shape[1:], self.device)  # x_T
         if self.one_step:  # the network's clean estimate F at i = T
             return clean_estimate(self.net, x, mu, self.sde, self.sde.T)
-        for i in range(self.sde.T, 0, -1):
-            z = draw_noise(generators, mu.shape[1:], self.device) if i > 1 else torch.zeros_like(x)
-            x = self.reverse(x, mu, i, z)
+        for i, j in zip(self.times[:-1], self.times[1:]):
+            z = draw_noise(generators, mu.shape[1:], self.device) if j > 0 else torch.zeros_like(x)
+            x = self.reverse(x, mu, i, z, j)
         return x
 
-    def reverse(self, x: torch.Tensor, mu: torch.Tensor, i: int, z: torch.Tensor) -> torch.Tensor:
-        """One step x_i -> x_{i-1} of this restorer's sampler, with the noise z."""
+    def reverse(self, x: torch.Tensor, mu: torch.Tensor, i: int, z: torch.Tensor, j: int | None = None) -> torch.Tensor:
+        """One step x_i -> x_j (j = i - 1 unless given) of this restorer's sampler, with the noise z."""
         if self.sampler == "posterior":  # the Gaussian posterior given the network's clean estimate
             clean = clean_estimate(self.net, x, mu, self.sde, i)
-            return self.sde.optimal_previous(x, clean, mu, i) + self.sde.posterior_std(i).to(x) * z
+            return self.sde.optimal_previous(x, clean, mu, i, j) + self.sde.posterior_std(i, j).to(x) * z
+        if j is not None and j != i - 1:
+            raise RestorerError("the Euler-Maruyama sampler steps from i to i - 1 only")
         # the paper's reverse-time SDE, Euler-Maruyama
         eps_hat = predict_noise(self.net, x, mu, self.sde, i, self.noise_estimate)
         return self.sde.reverse_step(x, mu, eps_hat, i, z)

@@ -6,6 +6,9 @@ trajectory's mean brightness error and its PSNR once that is removed tell exposu
     python scripts/sampler_study.py --method dtdm --data-root ../shared/data/str --dataset iiit5k \
         --cell 0.5,0.2 --crops 40 [--checkpoints DIR] [--steps N]
 
+`--steps` for irsde-posterior jumps along N evenly spaced times with the exact posterior p(x_j | x_i, F):
+where does IR-SDE's sampler lose what its network knows, in many small steps or in any step at all?
+
 For DiD (`--method did` or `did-1step`) the rows are its scales: each scale's output along its own
 cascade, and the same scale conditioned on the clean crop's previous scale and thumbnail (teacher
 forcing, the conditions it was trained with): where a scale is good only when forced, the cascade
@@ -15,7 +18,7 @@ If the estimates on the forward-simulated inputs improve as the noise falls but 
 trajectory do not, the trajectory leaves the inputs the network was trained on (the network is not
 to be trusted along it); if both improve and the final sample still reads worse than the first
 estimate, the sampler itself loses information. Rows: step k (time t), trajectory PSNR / 1-NED /
-accuracy, forward-simulated PSNR / 1-NED / accuracy; then the one-step readout and the final sample.
+accuracy, forward-simulated PSNR / 1-NED / accuracy; then the final sample and the dark input itself.
 """
 from __future__ import annotations
 
@@ -77,12 +80,12 @@ def irsde_estimates(r, mu, clean, g, every: int = 10, start: str = "sampler"):
     if start == "marginal":  # a diagnostic: the forward marginal at T, which holds 1% of x_0 - mu
         x = x + sde.mean(clean, mu, sde.T) - mu
     rows = []
-    for i in range(sde.T, 0, -1):
-        if i % every == 0 or i == 1 or i > sde.T - 5:
+    for i, j in zip(r.times[:-1], r.times[1:]):  # T, ..., 0; fewer, larger steps for irsde-posterior --steps
+        if len(r.times) <= 21 or i % every == 0 or i == 1 or i > sde.T - 5:
             x_sim = sde.mean(clean, mu, i) + sde.variance(i, clean).sqrt() * torch.randn(mu.shape, generator=g)
             rows.append((i, clean_estimate(r.net, x, mu, sde, i), clean_estimate(r.net, x_sim, mu, sde, i)))
-        z = torch.randn(mu.shape, generator=g) if i > 1 else torch.zeros_like(x)
-        x = r.reverse(x, mu, i, z)
+        z = torch.randn(mu.shape, generator=g) if j > 0 else torch.zeros_like(x)
+        x = r.reverse(x, mu, i, z, j)
     return rows, x
 
 
@@ -109,25 +112,26 @@ def main() -> None:
     parser.add_argument("--cell", default="0.5,0.2", help="brightness,noise")
     parser.add_argument("--crops", type=int, default=40)
     parser.add_argument("--checkpoints", help="folder of checkpoints to use instead of the shipped ones")
-    parser.add_argument("--steps", type=int, help="sampler steps instead of the method's default (dtdm, ldm): "
-                        "does a finer discretization keep what the first estimate reads?")
+    parser.add_argument("--steps", type=int, help="sampler steps instead of the method's default (dtdm, ldm, "
+                        "irsde-posterior): does a finer or coarser discretization keep what the first estimate reads?")
     parser.add_argument("--start", choices=("sampler", "marginal"), default="sampler",
                         help="irsde: start from the sampler's x_T = mu + lambda eps (default) or from the forward "
                         "marginal, which carries the true 1%% residual of x_0 (a diagnostic)")
     args = parser.parse_args()
     if args.start != "sampler" and not args.method.startswith("irsde"):
         parser.error("--start applies to irsde only")
-    if args.steps is not None and args.method not in ("dtdm", "ldm"):
-        parser.error("--steps applies to dtdm and ldm only")
+    if args.steps is not None and args.method not in ("dtdm", "ldm", "irsde-posterior"):
+        parser.error("--steps applies to dtdm, ldm and irsde-posterior only")
     torch.set_flush_denormal(True)
     cell = Cell(*map(float, args.cell.split(",")))
     ds = datasets.load(args.dataset, args.data_root, limit=args.crops)
     r = load(args.method, checkpoint_dir=args.checkpoints, **({"steps": args.steps} if args.steps else {}))
     reader = recognizers.create("easyocr", "cpu")
     per_step: dict[int, list] = {}
-    finals = []
+    finals, darks = [], []
     for s in ds.samples:
         dark_np = degrade(s.image, cell, degradation_seed(0, ds.name, s.sample_id, cell))
+        darks.append(dark_np)
         # DiD resizes inside its cascade (one canvas per scale); the others work on one canvas
         size = s.image.shape[:2] if args.method.startswith("did") else r.canvas_of(*s.image.shape[:2])
         to_canvas = lambda img: resize(torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float(), size)
@@ -167,6 +171,8 @@ def main() -> None:
         print(f"| {k} | {items[0][0]} | {tp:.2f} | {tn:.3f} | {ta:.3f} | {fp:.2f} | {fn:.3f} | {fa:.3f} | {tb:+.3f} | {tm:.2f} |")
     p, n, a, b, m = score([f for f, _ in finals], [s for _, s in finals])
     print(f"| final sample | 0 | {p:.2f} | {n:.3f} | {a:.3f} | | | | {b:+.3f} | {m:.2f} |")
+    p, n, a, b, m = score(darks, ds.samples)  # the reference every restorer has to beat
+    print(f"| dark input | | {p:.2f} | {n:.3f} | {a:.3f} | | | | {b:+.3f} | {m:.2f} |")
 
 
 if __name__ == "__main__":

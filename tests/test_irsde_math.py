@@ -68,6 +68,36 @@ def test_optimal_previous_state_is_the_posterior_mode(sde, i):
     assert formula == pytest.approx(mode, abs=1e-6)
 
 
+@pytest.mark.parametrize("i,j", [(100, 50), (100, 97), (60, 1), (17, 3), (40, 0)])
+def test_a_jump_of_several_steps_is_the_posterior_mode(sde, i, j):
+    """p(x_j | x_i, x_0) for the posterior sampler with fewer steps: its mode by minimizing the negative log
+    posterior (the forward transition from j to i times the marginal at j), against the closed form."""
+    x0, mu, xi = 0.7, 0.15, 0.42
+    d = float(sde.theta_bar[i] - sde.theta_bar[j])
+    transition_var = sde.lam ** 2 * (1 - math.exp(-2 * d))
+    m_j = float(sde.mean(torch.tensor(x0, dtype=torch.float64), torch.tensor(mu, dtype=torch.float64), j))
+    v_j = float(sde.variance(j))
+    formula = float(sde.optimal_previous(*(torch.tensor(v, dtype=torch.float64) for v in (xi, x0, mu)), i, j))
+    if j == 0:  # x_0 is known: a point mass there, and no noise is added
+        assert formula == pytest.approx(x0, abs=1e-12) and float(sde.posterior_std(i, j)) == 0.0
+        return
+    neg_log_posterior = lambda x: (xi - mu - (x - mu) * math.exp(-d)) ** 2 / (2 * transition_var) + (x - m_j) ** 2 / (2 * v_j)
+    assert formula == pytest.approx(minimize_scalar(neg_log_posterior, bracket=(-2, 2), tol=1e-12).x, abs=1e-6)
+    # a Gaussian's variance is the inverse curvature of its negative log density
+    curvature = math.exp(-2 * d) / transition_var + 1 / v_j
+    assert float(sde.posterior_std(i, j)) == pytest.approx(curvature ** -0.5, rel=1e-9)
+
+
+def test_a_one_step_jump_is_the_single_step_posterior(sde):
+    x_i, x0, mu = (torch.rand(2, 3, 4, 4, generator=torch.Generator().manual_seed(k)) for k in range(3))
+    for i in (1, 2, 50, 100):
+        assert torch.equal(sde.optimal_previous(x_i, x0, mu, i, i - 1), sde.optimal_previous(x_i, x0, mu, i))
+        assert torch.equal(sde.posterior_std(i, i - 1), sde.posterior_std(i))
+    batched = sde.optimal_previous(x_i, x0, mu, torch.tensor([3, 80]))  # per-sample i, as in training
+    for k, i in enumerate((3, 80)):
+        assert torch.allclose(batched[k], sde.optimal_previous(x_i[k], x0[k], mu[k], i))
+
+
 def test_per_sample_indexing_matches_scalar(sde):
     x0, mu = torch.rand(3, 3, 4, 4, dtype=torch.float64), torch.rand(3, 3, 4, 4, dtype=torch.float64)
     i = torch.tensor([1, 50, 100])

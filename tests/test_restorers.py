@@ -72,6 +72,24 @@ def test_nfe_and_variants(checkpoints):
     assert load("irsde", checkpoint=checkpoints["irsde"]).nfe == 5
 
 
+def test_irsde_posterior_sampler_with_fewer_steps(checkpoints):
+    """The posterior sampler jumps along evenly spaced times (one network call each); with all T steps it
+    is the single-step sampler it was; Euler-Maruyama refuses fewer steps (it is the T steps' discretization)."""
+    full = load("irsde-posterior", checkpoint=checkpoints["irsde"])
+    assert full.nfe == 5 and full.times == [5, 4, 3, 2, 1, 0]
+    assert torch.equal(load("irsde-posterior", checkpoint=checkpoints["irsde"], steps=5).restore_many(IMAGES[:1], [3])[0],
+                       full.restore_many(IMAGES[:1], [3])[0])
+    calls = []
+    fewer = load("irsde-posterior", checkpoint=checkpoints["irsde"], steps=2)
+    fewer.net.register_forward_hook(lambda *_: calls.append(1))
+    out = fewer.restore_many(IMAGES[:1], [3])[0]
+    assert fewer.nfe == 2 and fewer.times == [5, 2, 0] and len(calls) == 2
+    assert out.shape == IMAGES[0].shape and not torch.allclose(out, full.restore_many(IMAGES[:1], [3])[0])
+    for bad in (dict(steps=2), dict(steps=0), dict(steps=6, sampler="posterior")):
+        with pytest.raises(RestorerError, match="sampler steps"):
+            load("irsde", checkpoint=checkpoints["irsde"], **bad)
+
+
 def test_registry_lists_every_method_and_its_ablations():
     names = set(restorers.available())
     assert {"identity", "clahe", "gain-nlm", "sci", "did", "irsde", "dtdm", "ldm"} <= names
