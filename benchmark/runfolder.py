@@ -42,6 +42,26 @@ def versions() -> dict:
     return found
 
 
+def machine() -> dict:
+    """What picks the math kernels and thread splits, beside the package versions: on this project's
+    machines the same code, weights and package versions have read a few crops differently from one
+    session to the next, and this is what a later comparison can tell such runs apart by."""
+    cpu = platform.processor() or None
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    found = {"cpu": cpu, "cores": os.cpu_count(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+             "torch_threads": torch.get_num_threads()}
+    try:
+        import cv2
+        found["opencv_threads"] = cv2.getNumThreads()
+    except ImportError:
+        pass
+    return found
+
+
 def git_commit() -> str | None:
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:

@@ -40,7 +40,7 @@ from restorers import load as load_restorer
 
 from . import __version__, datasets, metrics, recognizers
 from .errors import BenchmarkError
-from .runfolder import atomic_write_bytes, atomic_write_json, atomic_write_parquet, git_commit, resolve_device, versions
+from .runfolder import atomic_write_bytes, atomic_write_json, atomic_write_parquet, git_commit, machine, resolve_device, versions
 
 SUMMARY_KEYS = ["dataset", "model", "brightness", "noise", "restorer", "recognizer"]
 CLEAN_RESTORER = "identity"  # the clean cell is evaluated once, with the identity restorer
@@ -445,6 +445,7 @@ class Runner:
         record["out"] = self.out
         record["command"] = " ".join(sys.argv)
         record["versions"] = versions()
+        record["machine"] = machine()
         record["git_commit"] = git_commit()
         record["datasets_loaded"] = {
             name: {"source": ds.source, "samples": len(ds), "fingerprint": ds.fingerprint(),

@@ -1,8 +1,10 @@
+import json
 import os
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from benchmark import runner
 from benchmark.runner import RunConfig, Runner
@@ -26,6 +28,11 @@ def test_outputs_and_interrupted_run_resumes_to_the_same_summary(tmp_path, monke
     full = Runner(small_config(tmp_path / "full"), progress=False).run()
     for name in ("config.json", "samples.parquet", "summary.csv"):
         assert os.path.exists(tmp_path / "full" / name)
+    # what a later comparison of two runs needs: the packages and the machine that picked the kernels
+    recorded = json.loads((tmp_path / "full" / "config.json").read_text())
+    assert torch.__version__.startswith(recorded["versions"]["torch"])  # the wheel metadata drops "+cu130"
+    assert recorded["machine"]["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert recorded["machine"]["cores"] == os.cpu_count() and recorded["machine"]["torch_threads"] >= 1
     samples = pd.read_parquet(tmp_path / "full" / "samples.parquet")
     # clean cell once (identity) + 2 cells x 2 restorers, 6 samples, 1 recognizer
     assert len(samples) == 6 * (1 + 2 * 2)
