@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 
+import cv2
 import pandas as pd
 import torch
 
@@ -52,14 +53,8 @@ def machine() -> dict:
             cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     except OSError:
         pass
-    found = {"cpu": cpu, "cores": os.cpu_count(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-             "torch_threads": torch.get_num_threads()}
-    try:
-        import cv2
-        found["opencv_threads"] = cv2.getNumThreads()
-    except ImportError:
-        pass
-    return found
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "torch_threads": torch.get_num_threads(), "opencv_threads": cv2.getNumThreads()}
 
 
 def git_commit() -> str | None:
