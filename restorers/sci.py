@@ -176,7 +176,7 @@ class SCITrainer:
             f = F.mse_loss(x, v)
             s = smoothness_loss(v, x, c["smooth_sigma"])
             total = total + c["alpha"] * f + c["beta"] * s
-            fidelity, smooth = fidelity + float(f), smooth + float(s)
+            fidelity, smooth = fidelity + float(f.detach()), smooth + float(s.detach())
             z = torch.clamp(y / x, 0, 1)
             v = y + self.net.calibration(z)
         return total, {"fidelity": fidelity, "smooth": smooth}
